@@ -1,0 +1,74 @@
+/* aligned.c -- aligned_alloc, posix_memalign, memalign, valloc, pvalloc.
+ *
+ * Three ways to an aligned block, cheapest first: (1) a size class whose blocks are all
+ * aligned (class size a multiple of the alignment; page starts are 8 KiB aligned), (2) a larger
+ * block with an aligned interior pointer, the page flagged HF_PAGE_HAS_ALIGNED so free finds the
+ * block start, (3) a span placed at the alignment. */
+#include "internal/internal.h"
+
+#include <errno.h>
+
+void *hfi_malloc_aligned(size_t align, size_t n, bool zero) {
+    if (align <= HF_ALIGNMENT) return zero ? hfi_malloc_zero(n) : hf_malloc(n);
+    if (n > PTRDIFF_MAX || align > ((size_t)1 << (HF_ADDRESS_BITS - 1))) {
+        hfi_set_enomem();
+        return NULL;
+    }
+    if (align <= HF_SEGMENT_HEADER) {
+        size_t rn = hf_align_up(n ? n : 1, align);
+        if (rn <= HF_MEDIUM_MAX && hfi_class_size[hfi_class_of(rn)] % align == 0)
+            return zero ? hfi_malloc_zero(rn) : hf_malloc(rn);
+    }
+    if (align <= HF_MEDIUM_MAX && n + align - HF_ALIGNMENT <= HF_MEDIUM_MAX) {
+        size_t over = n + align - HF_ALIGNMENT;
+        uint8_t *p = zero ? hfi_malloc_zero(over) : hf_malloc(over);
+        if (p == NULL) return NULL;
+        uint8_t *a = (uint8_t *)hf_align_up((uintptr_t)p, align);
+        if (a != p) {
+            hf_page *pg = hfi_page_of((hf_segment *)hfi_header_of(p), p);
+            atomic_fetch_or_explicit(&pg->flags, HF_PAGE_HAS_ALIGNED, memory_order_relaxed);
+        }
+        return a;
+    }
+    return hfi_span_alloc(n, align, zero);
+}
+
+HF_API void *hf_aligned_alloc(size_t align, size_t n) {
+    if (!hf_is_pow2(align)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return hfi_malloc_aligned(align, n, false);
+}
+
+HF_API int hf_posix_memalign(void **out, size_t align, size_t n) {
+    if (!hf_is_pow2(align) || align < sizeof(void *)) return EINVAL;
+    int saved = errno;
+    void *p = hfi_malloc_aligned(align, n, false);
+    errno = saved;
+    if (p == NULL) return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+/* glibc rounds a non-power-of-two alignment up to the next power of two. */
+HF_API void *hf_memalign(size_t align, size_t n) {
+    if (align > ((size_t)1 << (HF_ADDRESS_BITS - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t a = HF_ALIGNMENT;
+    while (a < align) a <<= 1;
+    return hfi_malloc_aligned(a, n, false);
+}
+
+HF_API void *hf_valloc(size_t n) { return hfi_malloc_aligned(HF_OS_PAGE_SIZE, n, false); }
+
+HF_API void *hf_pvalloc(size_t n) {
+    if (n > PTRDIFF_MAX) {
+        hfi_set_enomem();
+        return NULL;
+    }
+    size_t r = hf_align_up(n ? n : 1, HF_OS_PAGE_SIZE);
+    return hfi_malloc_aligned(HF_OS_PAGE_SIZE, r, false);
+}

@@ -1,0 +1,90 @@
+/* alloc.c -- malloc, calloc, realloc and reallocarray.
+ *
+ * malloc fast path: one TLS load, one direct-table load, pop the page's free list, count the
+ * block and clear its double-free mark. Misses go to the heap's slow path (heap.c). */
+#include "internal/internal.h"
+
+#include <string.h>
+
+HF_API void *hf_malloc(size_t n) {
+    hf_heap *heap = hfi_tl_heap;
+    if (HF_LIKELY(n <= HF_DIRECT_MAX)) {
+        hf_page *pg = heap->direct[(n + 15) >> 4];
+        hf_block *b = pg->free;
+        if (HF_LIKELY(b != NULL)) {
+            pg->free = b->next;
+            pg->used++;
+            b->mark = 0;
+            return b;
+        }
+    }
+    return hfi_heap_malloc_slow(heap, n, false);
+}
+
+void *hfi_malloc(size_t n) { return hf_malloc(n); }
+
+/* calloc's core: memory fresh from the OS is not cleared again. */
+void *hfi_malloc_zero(size_t n) {
+    hf_heap *heap = hfi_tl_heap;
+    if (HF_LIKELY(n <= HF_DIRECT_MAX)) {
+        hf_page *pg = heap->direct[(n + 15) >> 4];
+        hf_block *b = pg->free;
+        if (HF_LIKELY(b != NULL)) {
+            bool was_zero = pg->free_is_zero;
+            pg->free = b->next;
+            pg->used++;
+            b->mark = 0;
+            if (was_zero) b->next = NULL;
+            else memset(b, 0, n < sizeof(hf_block) ? sizeof(hf_block) : n);
+            return b;
+        }
+    }
+    return hfi_heap_malloc_slow(heap, n, true);
+}
+
+HF_API void *hf_calloc(size_t count, size_t size) {
+    size_t n;
+    if (HF_UNLIKELY(__builtin_mul_overflow(count, size, &n))) {
+        hfi_set_enomem();
+        return NULL;
+    }
+    return hfi_malloc_zero(n);
+}
+
+HF_API void *hf_realloc(void *p, size_t n) {
+    if (p == NULL) return hf_malloc(n);
+    if (n == 0) { /* glibc's behaviour: free and return NULL */
+        hf_free(p);
+        return NULL;
+    }
+    hf_header *h;
+    size_t usable = hfi_usable_size(p, &h);
+    if (h == NULL) {
+        /* Not ours: we cannot know its size, so we cannot move it. */
+        hfi_set_enomem();
+        return NULL;
+    }
+    if (h->kind == HF_SEG_SPAN) return hfi_span_realloc((hf_span *)h, p, n);
+    hf_page *pg = usable ? hfi_page_of((hf_segment *)h, p) : NULL;
+    hf_block *b = pg ? (hf_block *)((uint8_t *)p + usable - pg->block_size) : NULL;
+    if (b == NULL || b->mark == ((uintptr_t)b ^ hfi_secret)) {
+        hfi_report_error("realloc of a freed block", p, 0);
+        return NULL;
+    }
+    /* In place when the block is big enough and not more than twice too big. */
+    if (n <= usable && (n >= usable / 2 || usable <= 64)) return p;
+    void *q = hf_malloc(n);
+    if (q == NULL) return NULL;
+    memcpy(q, p, n < usable ? n : usable);
+    hf_free(p);
+    return q;
+}
+
+HF_API void *hf_reallocarray(void *p, size_t count, size_t size) {
+    size_t n;
+    if (__builtin_mul_overflow(count, size, &n)) {
+        hfi_set_enomem();
+        return NULL;
+    }
+    return hf_realloc(p, n);
+}

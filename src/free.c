@@ -1,0 +1,140 @@
+/* free.c -- free and its checks.
+ *
+ * Fast path (owner thread, plain block): page-map load, owner compare, page lookup, a multiply
+ * that proves p is the start of a carved block, the double-free mark compare, a push on
+ * local_free. Everything else -- frees from other threads, spans, aligned interior pointers,
+ * pages in the full queue, errors -- goes through hfi_free_generic. */
+#include "internal/internal.h"
+
+static inline uintptr_t free_mark(const hf_block *b) { return (uintptr_t)b ^ hfi_secret; }
+
+/* Index of the block at offset `off` of a page, or an index that fails `idx * bs == off`. */
+static inline uint64_t block_index(const hf_page *pg, uintptr_t off) {
+    return ((uint64_t)off * pg->block_inv) >> 32;
+}
+
+HF_API void hf_free(void *p) {
+    hf_header *h = hfi_header_of(p);
+    if (HF_UNLIKELY(h == NULL)) {
+        if (p != NULL) hfi_free_generic(NULL, p, 0);
+        return;
+    }
+    hf_heap *heap = hfi_tl_heap;
+    if (HF_LIKELY(atomic_load_explicit(&h->owner, memory_order_relaxed) == (uintptr_t)heap)) {
+        hf_page *pg = hfi_page_of((hf_segment *)h, p);
+        uintptr_t off = (uintptr_t)p - (uintptr_t)pg->start;
+        uint64_t idx = block_index(pg, off);
+        hf_block *b = p;
+        if (HF_LIKELY(idx < pg->capacity && idx * pg->block_size == off &&
+                      atomic_load_explicit(&pg->flags, memory_order_relaxed) == 0 &&
+                      b->mark != free_mark(b))) {
+            b->next = pg->local_free;
+            b->mark = free_mark(b);
+            pg->local_free = b;
+            if (HF_UNLIKELY(--pg->used == 0)) hfi_heap_page_retire(heap, pg);
+            return;
+        }
+    }
+    hfi_free_generic(h, p, 0);
+}
+
+/* Every case the fast path does not take. h is NULL when the page map has no header for p. */
+HF_NOINLINE void hfi_free_generic(hf_header *h, void *p, size_t expected_size) {
+    (void)expected_size;
+    if (h == NULL) {
+        h = hfi_header_of_slow(p);
+        if (h == NULL) return; /* not ours: memory from before we were loaded, or bogus */
+        if (h->kind != HF_SEG_SPAN) {
+            hfi_report_error("invalid free", p, 0);
+            return;
+        }
+    }
+    if (h->kind == HF_SEG_SPAN) {
+        hfi_span_free((hf_span *)h, p);
+        return;
+    }
+    if (h->kind != HF_SEG_SMALL && h->kind != HF_SEG_MEDIUM) {
+        hfi_report_error("double free", p, 0); /* the whole segment is free */
+        return;
+    }
+    hf_segment *s = (hf_segment *)h;
+    hf_page *pg = hfi_page_of(s, p);
+    if (!pg->in_use) {
+        hfi_report_error("double free", p, 0); /* the whole page is free */
+        return;
+    }
+    uint32_t bs = pg->block_size;
+    hf_heap *heap = hfi_tl_heap;
+    bool local = atomic_load_explicit(&h->owner, memory_order_relaxed) == (uintptr_t)heap;
+    /* capacity is the owner's to change; another thread checks against reserved. */
+    uint32_t limit = local ? pg->capacity : pg->reserved;
+    uintptr_t off = (uintptr_t)p - (uintptr_t)pg->start;
+    uint64_t idx = block_index(pg, off);
+    hf_block *b = p;
+    if (!(idx < limit && idx * bs == off)) {
+        b = NULL;
+        if (atomic_load_explicit(&pg->flags, memory_order_relaxed) & HF_PAGE_HAS_ALIGNED) {
+            b = hfi_page_block_start(pg, p);
+            if (b != NULL && !local && (uint8_t *)b >= hfi_page_end(pg)) b = NULL;
+        }
+        if (b == NULL) {
+            hfi_report_error("invalid free", p, bs);
+            return;
+        }
+    }
+    if (b->mark == free_mark(b)) {
+        hfi_report_error("double free", p, bs);
+        return;
+    }
+    b->mark = free_mark(b);
+    if (local) {
+        b->next = pg->local_free;
+        pg->local_free = b;
+        if (--pg->used == 0) hfi_heap_page_retire(heap, pg);
+        else if (atomic_load_explicit(&pg->flags, memory_order_relaxed) & HF_PAGE_IN_FULL)
+            hfi_heap_page_unfull(heap, pg);
+        return;
+    }
+    hf_block *old = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);
+    do {
+        b->next = old;
+    } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, b,
+                                                    memory_order_release, memory_order_relaxed));
+    if (atomic_load_explicit(&h->remote_pending, memory_order_relaxed) == 0)
+        atomic_store_explicit(&h->remote_pending, 1, memory_order_release);
+}
+
+HF_API void hf_free_sized(void *p, size_t size) {
+    (void)size;
+    hf_free(p);
+}
+
+HF_API void hf_free_aligned_sized(void *p, size_t alignment, size_t size) {
+    (void)alignment;
+    (void)size;
+    hf_free(p);
+}
+
+size_t hfi_usable_size(const void *p, hf_header **hdr) {
+    if (p == NULL) return 0;
+    hf_header *h = hfi_header_of(p);
+    if (h == NULL) h = hfi_header_of_slow(p);
+    if (hdr) *hdr = h;
+    if (h == NULL) return 0;
+    if (h->kind == HF_SEG_SPAN) return hfi_span_usable((const hf_span *)h, p);
+    if (h->kind != HF_SEG_SMALL && h->kind != HF_SEG_MEDIUM) return 0;
+    hf_page *pg = hfi_page_of((hf_segment *)h, p);
+    if (!pg->in_use) return 0;
+    /* No capacity check here: another thread may be extending the page. */
+    if ((const uint8_t *)p < pg->start || (const uint8_t *)p >= hfi_page_end(pg)) return 0;
+    size_t off = (size_t)((const uint8_t *)p - pg->start);
+    return pg->block_size - off % pg->block_size;
+}
+
+HF_API size_t hf_usable_size(const void *p) { return hfi_usable_size(p, NULL); }
+
+HF_API int hf_owns(const void *p) {
+    hf_header *h = hfi_header_of(p);
+    if (h == NULL) h = hfi_header_of_slow(p);
+    return h != NULL;
+}

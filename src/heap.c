@@ -1,0 +1,320 @@
+/* heap.c -- per-thread heaps: the direct table and page queues, the malloc slow path, page
+ * retirement, thread start and exit.
+ *
+ * Every thread starts on hfi_heap_empty, whose direct table points only at hfi_page_empty, so
+ * its first malloc takes the slow path and gets a real heap. The first heap is a static one (no
+ * allocation needed during early start-up); later ones come from an OS chunk and are recycled
+ * when threads exit. At thread exit the heap's empty pages are freed and its other segments are
+ * abandoned: any thread that needs a segment adopts them. */
+#include "internal/internal.h"
+
+#include <pthread.h>
+#include <string.h>
+
+HF_TLS hf_heap *hfi_tl_heap = &hfi_heap_empty;
+hf_heap hfi_heap_empty = {.direct = {[0 ... HF_DIRECT_COUNT - 1] = &hfi_page_empty}};
+
+static hf_heap main_heap;
+static atomic_int main_heap_taken;
+static hf_lock heaps_lock;   /* guards heaps, pool and the metadata chunk */
+static hf_heap *heaps;       /* live heaps */
+static hf_heap *pool;        /* heaps of exited threads, for reuse */
+static uint8_t *meta_next, *meta_end;
+static pthread_key_t heap_key;
+
+void hfi_heap_process_init(void) { pthread_key_create(&heap_key, hfi_heap_thread_done); }
+
+/* ---- direct table ---------------------------------------------------------------------- */
+static void set_direct(hf_heap *heap, unsigned c) {
+    uint32_t size = hfi_class_size[c];
+    if (size > HF_DIRECT_MAX) return;
+    hf_page *pg = heap->queues[c].first;
+    if (pg == NULL) pg = &hfi_page_empty;
+    size_t lo = c == 0 ? 0 : hfi_class_size[c - 1] / 16 + 1;
+    for (size_t d = lo; d <= size / 16; d++) heap->direct[d] = pg;
+}
+
+/* ---- heap lifetime --------------------------------------------------------------------- */
+static hf_heap *heap_meta_alloc_locked(void) {
+    hf_heap *h = pool;
+    if (h) {
+        pool = h->next_heap;
+        return h;
+    }
+    size_t sz = hf_align_up(sizeof(hf_heap), 64);
+    if (meta_next == NULL || meta_next + sz > meta_end) {
+        void *base;
+        size_t msz;
+        size_t chunk = 64 * 1024;
+        uint8_t *p = hfi_os_map_aligned(chunk, HF_OS_PAGE_SIZE, &base, &msz);
+        if (p == NULL) return NULL;
+        meta_next = p, meta_end = p + chunk;
+    }
+    h = (hf_heap *)meta_next;
+    meta_next += sz;
+    return h;
+}
+
+static void heap_init(hf_heap *h) {
+    memset(h, 0, sizeof *h);
+    for (size_t d = 0; d < HF_DIRECT_COUNT; d++) h->direct[d] = &hfi_page_empty;
+}
+
+hf_heap *hfi_heap_get(void) {
+    hf_heap *h = hfi_tl_heap;
+    if (h != &hfi_heap_empty) return h;
+    hfi_process_init();
+    int expected = 0;
+    bool is_main = atomic_compare_exchange_strong(&main_heap_taken, &expected, 1);
+    hfi_lock(&heaps_lock);
+    h = is_main ? &main_heap : heap_meta_alloc_locked();
+    if (h == NULL) {
+        hfi_unlock(&heaps_lock);
+        return NULL;
+    }
+    heap_init(h);
+    h->is_main = is_main;
+    h->next_heap = heaps;
+    if (heaps) heaps->prev_heap = h;
+    heaps = h;
+    hfi_unlock(&heaps_lock);
+    atomic_fetch_add_explicit(&hfi_os_stats.threads, 1, memory_order_relaxed);
+    hfi_tl_heap = h;
+    pthread_setspecific(heap_key, h);
+    return h;
+}
+
+/* Thread exit (the pthread key destructor). Other destructors may still allocate after this:
+ * they get a new heap, and the key brings them back here. */
+void hfi_heap_thread_done(void *arg) {
+    hf_heap *h = arg;
+    if (h == NULL || h == &hfi_heap_empty) return;
+    hfi_heap_collect(h, false);
+    hfi_segment_abandon_all(h);
+    hfi_tl_heap = &hfi_heap_empty;
+    hfi_lock(&heaps_lock);
+    if (h->prev_heap) h->prev_heap->next_heap = h->next_heap;
+    else heaps = h->next_heap;
+    if (h->next_heap) h->next_heap->prev_heap = h->prev_heap;
+    if (h->is_main) {
+        atomic_store(&main_heap_taken, 0);
+    } else {
+        h->next_heap = pool;
+        pool = h;
+    }
+    hfi_unlock(&heaps_lock);
+    atomic_fetch_sub_explicit(&hfi_os_stats.threads, 1, memory_order_relaxed);
+}
+
+void hfi_heap_foreach(void (*fn)(hf_heap *, void *), void *arg) {
+    hfi_lock(&heaps_lock);
+    for (hf_heap *h = heaps; h; h = h->next_heap) fn(h, arg);
+    hfi_unlock(&heaps_lock);
+}
+
+/* ---- pages ------------------------------------------------------------------------------ */
+static void move_to_full(hf_heap *heap, hf_page *pg) {
+    hfi_queue_remove(&heap->queues[pg->class_idx], pg);
+    atomic_fetch_or_explicit(&pg->flags, HF_PAGE_IN_FULL, memory_order_relaxed);
+    hfi_queue_push_back(&heap->full, pg);
+}
+
+void hfi_heap_page_unfull(hf_heap *heap, hf_page *pg) {
+    hfi_queue_remove(&heap->full, pg);
+    atomic_fetch_and_explicit(&pg->flags, (uint8_t)~HF_PAGE_IN_FULL, memory_order_relaxed);
+    hf_page_queue *q = &heap->queues[pg->class_idx];
+    hfi_queue_push_back(q, pg);
+    if (q->first == pg) set_direct(heap, pg->class_idx);
+}
+
+/* The page's last block came back (used == 0). Keep it if it is the only page of its class
+ * (no thrashing when a program allocates and frees one block in a loop); free it otherwise. */
+void hfi_heap_page_retire(hf_heap *heap, hf_page *pg) {
+    unsigned c = pg->class_idx;
+    hf_page_queue *q = &heap->queues[c];
+    if (atomic_load_explicit(&pg->flags, memory_order_relaxed) & HF_PAGE_IN_FULL) {
+        q = &heap->full;
+    } else if (q->first == pg && pg->next == NULL) {
+        return;
+    }
+    hfi_queue_remove(q, pg);
+    set_direct(heap, c);
+    hfi_segment_page_free(heap, pg);
+}
+
+/* A page of an adopted segment joins this heap. */
+void hfi_heap_adopt_page(hf_heap *heap, hf_page *pg) {
+    atomic_store_explicit(&pg->flags, atomic_load(&pg->flags) & HF_PAGE_HAS_ALIGNED,
+                          memory_order_relaxed);
+    pg->next = pg->prev = NULL;
+    hfi_page_collect(pg);
+    if (pg->used == 0) {
+        hfi_segment_page_free(heap, pg);
+        return;
+    }
+    if (pg->free == NULL && pg->local_free == NULL && pg->capacity == pg->reserved) {
+        atomic_fetch_or_explicit(&pg->flags, HF_PAGE_IN_FULL, memory_order_relaxed);
+        hfi_queue_push_back(&heap->full, pg);
+        return;
+    }
+    hf_page_queue *q = &heap->queues[pg->class_idx];
+    hfi_queue_push_back(q, pg);
+    if (q->first == pg) set_direct(heap, pg->class_idx);
+}
+
+/* Full pages that other threads freed into come back to their queues. The remote free sets
+ * its segment's remote_pending flag, so only those segments are scanned. */
+static bool revive_full(hf_heap *heap) {
+    bool revived = false;
+    for (int k = 0; k < 2; k++) {
+        for (hf_segment *s = heap->segs[k].first; s != NULL; s = s->next) {
+            if (atomic_load_explicit(&s->h.remote_pending, memory_order_relaxed) == 0) continue;
+            atomic_exchange_explicit(&s->h.remote_pending, 0, memory_order_acquire);
+            for (unsigned i = 0; i < s->h.page_count; i++) {
+                hf_page *pg = &s->pages[i];
+                if (!pg->in_use || !(atomic_load_explicit(&pg->flags, memory_order_relaxed) &
+                                     HF_PAGE_IN_FULL))
+                    continue;
+                if (atomic_load_explicit(&pg->thread_free, memory_order_relaxed) == NULL) continue;
+                hfi_page_collect(pg);
+                hfi_heap_page_unfull(heap, pg);
+                revived = true;
+            }
+        }
+    }
+    return revived;
+}
+
+static void maybe_purge(hf_heap *heap) {
+    if (heap->next_purge == 0) return;
+    uint64_t now = hfi_now_ms();
+    if (now >= heap->next_purge) hfi_segment_purge_due(heap, now, false);
+}
+
+/* A page of class c with a free block at the head of its queue, or NULL when out of memory. */
+static hf_page *find_page(hf_heap *heap, unsigned c) {
+    maybe_purge(heap);
+    hf_page_queue *q = &heap->queues[c];
+    for (int round = 0; round < 2; round++) {
+        hf_page *pg = q->first;
+        while (pg != NULL) {
+            hf_page *next = pg->next;
+            hfi_page_collect(pg);
+            if (pg->free != NULL || hfi_page_extend(pg)) {
+                if (pg != q->first) {
+                    hfi_queue_remove(q, pg);
+                    hfi_queue_push_front(q, pg);
+                }
+                set_direct(heap, c);
+                return pg;
+            }
+            move_to_full(heap, pg);
+            pg = next;
+        }
+        if (round == 0 && !revive_full(heap)) break;
+    }
+    hf_page *pg = hfi_segment_page_alloc(heap, c);
+    if (pg == NULL) {
+        set_direct(heap, c);
+        return NULL;
+    }
+    hfi_queue_push_front(q, pg);
+    hfi_page_extend(pg);
+    set_direct(heap, c);
+    return pg;
+}
+
+static inline void *pop_block(hf_page *pg, size_t n, bool zero) {
+    hf_block *b = pg->free;
+    bool was_zero = pg->free_is_zero;
+    pg->free = b->next;
+    pg->used++;
+    b->mark = 0;
+    if (zero) {
+        if (was_zero) b->next = NULL;
+        else memset(b, 0, n < sizeof(hf_block) ? sizeof(hf_block) : n);
+    }
+    return b;
+}
+
+void *hfi_heap_malloc_slow(hf_heap *heap, size_t n, bool zero) {
+    if (HF_UNLIKELY(heap == &hfi_heap_empty)) {
+        heap = hfi_heap_get();
+        if (heap == NULL) {
+            hfi_set_enomem();
+            return NULL;
+        }
+    }
+    if (n > HF_MEDIUM_MAX) return hfi_span_alloc(n, 0, zero);
+    unsigned c = hfi_class_of(n);
+    hf_page *pg = heap->queues[c].first;
+    if (pg == NULL || pg->free == NULL) {
+        pg = find_page(heap, c);
+        if (pg == NULL) {
+            hfi_set_enomem();
+            return NULL;
+        }
+    }
+    return pop_block(pg, n, zero);
+}
+
+/* Free every empty page now (malloc_trim, thread exit). */
+void hfi_heap_collect(hf_heap *heap, bool force) {
+    if (heap == &hfi_heap_empty) return;
+    for (unsigned c = 0; c < HF_CLASS_COUNT; c++) {
+        hf_page_queue *q = &heap->queues[c];
+        for (hf_page *pg = q->first; pg != NULL;) {
+            hf_page *next = pg->next;
+            hfi_page_collect(pg);
+            if (pg->used == 0) {
+                hfi_queue_remove(q, pg);
+                hfi_segment_page_free(heap, pg);
+            }
+            pg = next;
+        }
+        set_direct(heap, c);
+    }
+    for (hf_page *pg = heap->full.first; pg != NULL;) {
+        hf_page *next = pg->next;
+        hfi_page_collect(pg);
+        if (pg->used == 0) {
+            hfi_queue_remove(&heap->full, pg);
+            atomic_store_explicit(&pg->flags, 0, memory_order_relaxed);
+            hfi_segment_page_free(heap, pg);
+        } else if (pg->free != NULL) {
+            hfi_heap_page_unfull(heap, pg);
+        }
+        pg = next;
+    }
+    if (force) hfi_segment_purge_due(heap, 0, true);
+}
+
+bool hfi_heap_is_valid(const hf_heap *heap, const char **why) {
+    const char *w = NULL;
+    for (unsigned c = 0; c < HF_CLASS_COUNT && w == NULL; c++) {
+        const hf_page_queue *q = &heap->queues[c];
+        const hf_page *prev = NULL;
+        for (const hf_page *pg = q->first; pg != NULL && w == NULL; prev = pg, pg = pg->next) {
+            if (pg->prev != prev) w = "queue links";
+            else if (pg->class_idx != c) w = "page in the wrong queue";
+            else if (atomic_load(&pg->flags) & HF_PAGE_IN_FULL) w = "full page in a class queue";
+            else if (hfi_segment_of_page(pg)->heap != heap) w = "page of another heap";
+            else hfi_page_is_valid(pg, &w);
+        }
+        if (w == NULL && q->last != prev) w = "queue tail";
+        if (w == NULL && hfi_class_size[c] <= HF_DIRECT_MAX) {
+            const hf_page *want = q->first ? q->first : &hfi_page_empty;
+            if (heap->direct[hfi_class_size[c] / 16] != want) w = "direct table";
+        }
+    }
+    for (int k = 0; k < 2 && w == NULL; k++)
+        for (const hf_segment *s = heap->segs[k].first; s != NULL && w == NULL; s = s->next)
+            if (s->heap != heap) w = "segment of another heap";
+            else hfi_segment_is_valid(s, &w);
+    if (w && why) *why = w;
+    return w == NULL;
+}
+
+void hfi_heap_fork_prepare(void) { hfi_lock(&heaps_lock); }
+void hfi_heap_fork_parent(void) { hfi_unlock(&heaps_lock); }
+void hfi_heap_fork_child(void) { hfi_lock_init(&heaps_lock); }

@@ -1,0 +1,55 @@
+/* init.c -- process start-up, fork and exit.
+ *
+ * The first malloc may come from the dynamic loader, before any constructor has run: process
+ * set-up therefore happens lazily on the first slow path and allocates nothing (the secret, the
+ * options, the thread-exit key). The constructor re-reads the options once `environ` exists and
+ * registers the fork handlers; the destructor prints statistics when asked to. */
+#include "internal/internal.h"
+
+#include <pthread.h>
+
+atomic_int hfi_process_ready;
+static atomic_int init_state; /* 0 not started, 1 running, 2 done */
+
+void hfi_process_init(void) {
+    if (HF_LIKELY(atomic_load_explicit(&init_state, memory_order_acquire) == 2)) return;
+    int expected = 0;
+    if (atomic_compare_exchange_strong(&init_state, &expected, 1)) {
+        hfi_secret = (uintptr_t)hfi_prim_random_seed() | 1;
+        (void)hfi_now_ms(); /* fix the clock origin */
+        hfi_options_init();
+        hfi_heap_process_init();
+        atomic_store_explicit(&hfi_process_ready, 1, memory_order_release);
+        atomic_store_explicit(&init_state, 2, memory_order_release);
+        return;
+    }
+    while (atomic_load_explicit(&init_state, memory_order_acquire) != 2) hfi_prim_yield();
+}
+
+/* fork: hold every global lock across the fork so the child gets them in a known state. */
+static void fork_prepare(void) {
+    hfi_heap_fork_prepare();
+    hfi_segment_fork_prepare();
+    hfi_span_fork_prepare();
+}
+static void fork_parent(void) {
+    hfi_span_fork_parent();
+    hfi_segment_fork_parent();
+    hfi_heap_fork_parent();
+}
+static void fork_child(void) {
+    hfi_span_fork_child();
+    hfi_segment_fork_child();
+    hfi_heap_fork_child();
+}
+
+__attribute__((constructor(101))) static void hf_constructor(void) {
+    hfi_process_init();
+    hfi_options_init();
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    (void)hfi_heap_get(); /* the main thread takes the static heap */
+}
+
+__attribute__((destructor(101))) static void hf_destructor(void) {
+    if (hfi_options.stats) hfi_stats_print_fd(2);
+}

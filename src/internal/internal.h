@@ -1,0 +1,199 @@
+/* internal.h -- cross-file prototypes, grouped by the file that owns them, and the few inline
+ * helpers the fast paths share. Naming: hfi_<module>_<verb>; `_locked` means the caller holds
+ * the lock named in the comment. */
+#ifndef HF_INTERNAL_H
+#define HF_INTERNAL_H
+
+#include "types.h"
+#include "heapforge.h"
+#include <stdbool.h>
+#include <stdarg.h>
+
+#define HF_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define HF_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define HF_NOINLINE    __attribute__((noinline))
+#define HF_COLD        __attribute__((cold, noinline))
+#define HF_HIDDEN      __attribute__((visibility("hidden")))
+#define HF_TLS         __thread __attribute__((tls_model("initial-exec")))
+
+#ifndef HF_DEBUG
+#define HF_DEBUG 0
+#endif
+/* Assertions in levels: 1 API misuse, 2 internal invariants, 3 expensive validators. */
+#define hf_assert_level(lvl, cond)                                                           \
+    do {                                                                                     \
+        if (HF_DEBUG >= (lvl) && !(cond)) hfi_assert_fail(#cond, __FILE__, __LINE__);        \
+    } while (0)
+#define hf_assert(cond) hf_assert_level(2, cond)
+
+static inline uintptr_t hf_align_up(uintptr_t x, uintptr_t a) { return (x + a - 1) & ~(a - 1); }
+static inline uintptr_t hf_align_down(uintptr_t x, uintptr_t a) { return x & ~(a - 1); }
+static inline bool hf_is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+/* ---- prim/linux.c: the only file that makes system calls ------------------------------ */
+void *hfi_prim_mmap(void *hint, size_t size, bool reserve_only);
+bool hfi_prim_munmap(void *p, size_t size);
+bool hfi_prim_purge(void *p, size_t size);
+void *hfi_prim_mremap(void *p, size_t old_size, size_t new_size, void *fixed_target);
+bool hfi_prim_protect(void *p, size_t size, bool accessible);
+void hfi_prim_write_stderr(const char *s, size_t n);
+uint64_t hfi_prim_clock_ms(void);
+uint64_t hfi_prim_random_seed(void);
+void hfi_prim_yield(void);
+size_t hfi_prim_rss_bytes(void);
+__attribute__((noreturn)) void hfi_prim_abort(void);
+
+/* ---- libc.c: non-allocating replacements for the libc we must not call ------------------ */
+const char *hfi_getenv(const char *name);
+int hfi_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
+int hfi_snprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool hfi_parse_size(const char *s, long long *result);
+
+/* ---- options.c ------------------------------------------------------------------------- */
+/* X(name, default, minimum, description). Read from HEAPFORGE_<NAME> (upper case); sizes take
+ * K/M/G suffixes. */
+#define HF_OPTION_LIST(X)                                                                       \
+    X(purge_delay, 10, -1, "ms an empty page waits before it is returned to the OS (-1 never)") \
+    X(huge_threshold, 32LL << 20, HF_MEDIUM_MAX, "blocks this large or larger are unmapped on free") \
+    X(segment_cache, 4, 0, "empty 4 MiB segments kept mapped for reuse")                      \
+    X(span_cache, 256LL << 20, 0, "bytes of freed large blocks kept mapped for reuse")        \
+    X(verbose, 0, 0, "1: print the options in effect at start-up")                            \
+    X(stats, 0, 0, "1: print statistics to stderr at exit")
+
+typedef struct hf_options {
+#define HF_OPTION_FIELD(name, def, min, desc) long long name;
+    HF_OPTION_LIST(HF_OPTION_FIELD)
+#undef HF_OPTION_FIELD
+} hf_options;
+extern hf_options hfi_options;
+void hfi_options_init(void);
+void hfi_options_print(void);
+
+/* ---- report.c: the one cold reporter ---------------------------------------------------- */
+HF_COLD __attribute__((noreturn)) void hfi_assert_fail(const char *cond, const char *file, int line);
+HF_COLD void hfi_report_error(const char *what, const void *p, size_t size);
+HF_COLD void hfi_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hfi_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- os.c: mappings with accounting ----------------------------------------------------- */
+typedef struct hf_os_stats {
+    atomic_size_t reserved, committed, purges, mmaps, munmaps, segments, spans, cached;
+    atomic_size_t abandoned, threads;
+} hf_os_stats;
+extern hf_os_stats hfi_os_stats;
+void *hfi_os_map_aligned(size_t size, size_t align, void **map_base, size_t *map_size);
+void hfi_os_unmap(void *base, size_t size);
+void hfi_os_purge(void *p, size_t size);
+void *hfi_os_remap(void *p, size_t old_size, size_t new_size, size_t align, bool may_move);
+uint64_t hfi_now_ms(void);
+void hfi_lock(hf_lock *l);
+void hfi_unlock(hf_lock *l);
+static inline void hfi_lock_init(hf_lock *l) { atomic_store(&l->v, 0); }
+
+/* ---- pagemap.c: one byte per segment-sized unit of the address space -------------------- */
+extern _Atomic(uint8_t) hfi_pagemap[HF_PAGEMAP_COUNT];
+void hfi_pagemap_register(void *header, void *end, bool tail);
+void hfi_pagemap_unregister(void *header, void *end);
+/* The header that owns p, or NULL if p is not in memory heapforge manages. */
+static inline hf_header *hfi_header_of(const void *p) {
+    uintptr_t idx = (uintptr_t)p >> HF_SEGMENT_SHIFT;
+    if (HF_LIKELY(idx < HF_PAGEMAP_COUNT &&
+                  atomic_load_explicit(&hfi_pagemap[idx], memory_order_relaxed) == HF_MAP_HEADER))
+        return (hf_header *)((uintptr_t)p & ~HF_SEGMENT_MASK);
+    return NULL;
+}
+hf_header *hfi_header_of_slow(const void *p);
+
+/* ---- size_class.c ----------------------------------------------------------------------- */
+extern const uint32_t hfi_class_size[HF_CLASS_COUNT];
+static inline unsigned hfi_class_of(size_t n) {
+    if (n <= 128) return n <= 16 ? 0 : (unsigned)((n + 15) >> 4) - 1;
+    size_t m = n - 1;
+    unsigned b = 63u - (unsigned)__builtin_clzll(m); /* 2^b <= m < 2^(b+1), b >= 7 */
+    return 8u + (b - 7u) * 4u + (unsigned)((m >> (b - 2)) & 3u);
+}
+bool hfi_class_is_valid(void);
+
+/* ---- page.c ----------------------------------------------------------------------------- */
+extern hf_page hfi_page_empty;
+void hfi_page_init(hf_page *pg, uint8_t *start, size_t area, unsigned class_idx, bool zero);
+bool hfi_page_extend(hf_page *pg);
+void hfi_page_collect(hf_page *pg);
+bool hfi_page_contains_free(hf_page *pg, const hf_block *b);
+void *hfi_page_block_start(const hf_page *pg, const void *p);
+bool hfi_page_is_valid(const hf_page *pg, const char **why);
+void hfi_queue_push_front(hf_page_queue *q, hf_page *pg);
+void hfi_queue_push_back(hf_page_queue *q, hf_page *pg);
+void hfi_queue_remove(hf_page_queue *q, hf_page *pg);
+static inline uint8_t *hfi_page_end(const hf_page *pg) {
+    return pg->start + (size_t)pg->reserved * pg->block_size;
+}
+/* The page that holds p inside a small or medium segment. */
+static inline hf_page *hfi_page_of(hf_segment *s, const void *p) {
+    return &s->pages[((uintptr_t)p - (uintptr_t)s) >> s->h.page_shift];
+}
+
+/* ---- segment.c -------------------------------------------------------------------------- */
+extern uintptr_t hfi_secret;
+hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx);
+void hfi_segment_page_free(hf_heap *heap, hf_page *pg);
+void hfi_segment_purge_due(hf_heap *heap, uint64_t now, bool force);
+void hfi_segment_abandon_all(hf_heap *heap);
+bool hfi_segment_reclaim(hf_heap *heap);
+size_t hfi_segment_cache_trim(bool force);
+bool hfi_segment_is_valid(const hf_segment *s, const char **why);
+void hfi_segment_fork_prepare(void);
+void hfi_segment_fork_parent(void);
+void hfi_segment_fork_child(void);
+static inline hf_segment *hfi_segment_of_page(const hf_page *pg) {
+    return (hf_segment *)((uintptr_t)pg & ~HF_SEGMENT_MASK);
+}
+
+/* ---- heap.c ----------------------------------------------------------------------------- */
+extern HF_TLS hf_heap *hfi_tl_heap;
+extern hf_heap hfi_heap_empty;
+hf_heap *hfi_heap_get(void); /* this thread's heap, created on first use */
+void *hfi_heap_malloc_slow(hf_heap *heap, size_t n, bool zero);
+void hfi_heap_page_retire(hf_heap *heap, hf_page *pg);
+void hfi_heap_page_unfull(hf_heap *heap, hf_page *pg);
+void hfi_heap_adopt_page(hf_heap *heap, hf_page *pg);
+void hfi_heap_process_init(void);
+void hfi_heap_collect(hf_heap *heap, bool force);
+void hfi_heap_thread_done(void *arg);
+void hfi_heap_fork_prepare(void);
+void hfi_heap_fork_parent(void);
+void hfi_heap_fork_child(void);
+bool hfi_heap_is_valid(const hf_heap *heap, const char **why);
+void hfi_heap_foreach(void (*fn)(hf_heap *, void *), void *arg);
+
+/* ---- alloc.c / free.c / aligned.c ------------------------------------------------------- */
+void *hfi_malloc(size_t n);
+void *hfi_malloc_zero(size_t n);
+void hfi_free_generic(hf_header *h, void *p, size_t expected_size);
+size_t hfi_usable_size(const void *p, hf_header **hdr);
+void *hfi_malloc_aligned(size_t align, size_t n, bool zero);
+
+/* ---- large.c: spans -------------------------------------------------------------------- */
+void *hfi_span_alloc(size_t n, size_t align, bool zero);
+void hfi_span_free(hf_span *sp, void *p);
+void *hfi_span_realloc(hf_span *sp, void *p, size_t n);
+size_t hfi_span_usable(const hf_span *sp, const void *p);
+size_t hfi_span_cache_trim(bool force);
+void hfi_span_fork_prepare(void);
+void hfi_span_fork_parent(void);
+void hfi_span_fork_child(void);
+
+/* ---- stats.c --------------------------------------------------------------------------- */
+void hfi_stats_print_fd(int fd);
+typedef void (*hf_line_fn)(void *ctx, const char *line);
+void hfi_stats_lines(hf_line_fn fn, void *ctx);
+
+/* ---- init.c ---------------------------------------------------------------------------- */
+extern atomic_int hfi_process_ready;
+void hfi_process_init(void);
+
+static inline void hfi_set_enomem(void);
+#include <errno.h>
+static inline void hfi_set_enomem(void) { errno = ENOMEM; }
+
+#endif

@@ -1,0 +1,53 @@
+/* options.c -- the option table: HEAPFORGE_<NAME> environment variables parsed once at start-up
+ * through HF_OPTION_LIST (internal.h). The only file that reads the environment. A bad value
+ * gets one warning line and the default. */
+#include "internal/internal.h"
+
+hf_options hfi_options = {
+#define HF_OPTION_DEFAULT(name, def, min, desc) .name = (def),
+    HF_OPTION_LIST(HF_OPTION_DEFAULT)
+#undef HF_OPTION_DEFAULT
+};
+
+static void upper(char *dst, const char *src, size_t n) {
+    size_t i = 0;
+    for (; src[i] && i + 1 < n; i++) dst[i] = (src[i] >= 'a' && src[i] <= 'z') ? (char)(src[i] - 32) : src[i];
+    dst[i] = 0;
+}
+
+static void parse_one(const char *name, long long *slot, long long def, long long min) {
+    char var[64] = "HEAPFORGE_";
+    upper(var + 10, name, sizeof var - 10);
+    const char *v = hfi_getenv(var);
+    if (v == NULL) return;
+    long long x;
+    if (!hfi_parse_size(v, &x) || x < min) {
+        hfi_warn("ignoring %s=%s: expected a number >= %lld (K/M/G suffixes allowed); using %lld",
+                 var, v, min, def);
+        *slot = def;
+        return;
+    }
+    *slot = x;
+}
+
+extern char **environ;
+
+/* Idempotent; does nothing until `environ` exists (the dynamic loader may call malloc first). */
+void hfi_options_init(void) {
+    static bool done;
+    if (done || environ == NULL) return;
+    done = true;
+#define HF_OPTION_PARSE(name, def, min, desc) parse_one(#name, &hfi_options.name, def, min);
+    HF_OPTION_LIST(HF_OPTION_PARSE)
+#undef HF_OPTION_PARSE
+    if (hfi_options.verbose) hfi_options_print();
+}
+
+void hfi_options_print(void) {
+    char var[64];
+#define HF_OPTION_SHOW(name, def, min, desc)                                                        \
+    upper(var, #name, sizeof var);                                                             \
+    hfi_message("option HEAPFORGE_%s = %lld (%s)", var, hfi_options.name, desc);
+    HF_OPTION_LIST(HF_OPTION_SHOW)
+#undef HF_OPTION_SHOW
+}

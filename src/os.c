@@ -1,0 +1,116 @@
+/* os.c -- mappings with accounting, time and locks, on top of prim/. Every byte heapforge gets
+ * from the OS passes through here, so the figures in hfi_os_stats are exact for reserved memory
+ * and an upper bound for committed memory (purged pages are subtracted when purged). */
+#include "internal/internal.h"
+
+hf_os_stats hfi_os_stats;
+
+/* Next address to try for an aligned mapping: mmap hands out addresses top-down, so the unit
+ * just below the last aligned mapping is usually free, and asking for it saves the trim. */
+static _Atomic(uintptr_t) aligned_hint;
+
+static void account_map(size_t size) {
+    atomic_fetch_add_explicit(&hfi_os_stats.reserved, size, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hfi_os_stats.committed, size, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hfi_os_stats.mmaps, 1, memory_order_relaxed);
+}
+
+void *hfi_os_map_aligned(size_t size, size_t align, void **map_base, size_t *map_size) {
+    if (size == 0 || size > ((size_t)1 << HF_ADDRESS_BITS)) return NULL;
+    uintptr_t hint = atomic_load_explicit(&aligned_hint, memory_order_relaxed);
+    if (hint > size + align) {
+        uintptr_t want = hf_align_down(hint - size, align);
+        void *p = hfi_prim_mmap((void *)want, size, false);
+        if (p != NULL && ((uintptr_t)p & (align - 1)) == 0) {
+            atomic_store_explicit(&aligned_hint, (uintptr_t)p, memory_order_relaxed);
+            account_map(size);
+            *map_base = p, *map_size = size;
+            return p;
+        }
+        if (p != NULL) hfi_prim_munmap(p, size);
+    }
+    /* Over-map by the alignment and trim both ends. */
+    size_t over = size + align;
+    if (over < size) return NULL;
+    uint8_t *raw = hfi_prim_mmap(NULL, over, false);
+    if (raw == NULL) return NULL;
+    uint8_t *p = (uint8_t *)hf_align_up((uintptr_t)raw, align);
+    size_t front = (size_t)(p - raw), back = over - front - size;
+    if (front) hfi_prim_munmap(raw, front);
+    if (back) hfi_prim_munmap(p + size, back);
+    atomic_store_explicit(&aligned_hint, (uintptr_t)p, memory_order_relaxed);
+    account_map(size);
+    *map_base = p, *map_size = size;
+    return p;
+}
+
+void hfi_os_unmap(void *base, size_t size) {
+    hfi_prim_munmap(base, size);
+    atomic_fetch_sub_explicit(&hfi_os_stats.reserved, size, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&hfi_os_stats.committed, size, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hfi_os_stats.munmaps, 1, memory_order_relaxed);
+}
+
+/* Give pages back but keep the range mapped: the next touch gets zeroed pages. The committed
+ * figure is an estimate: purging a range twice subtracts it twice, so it is clamped. */
+void hfi_os_purge(void *p, size_t size) {
+    uintptr_t lo = hf_align_up((uintptr_t)p, HF_OS_PAGE_SIZE);
+    uintptr_t hi = hf_align_down((uintptr_t)p + size, HF_OS_PAGE_SIZE);
+    if (hi <= lo) return;
+    hfi_prim_purge((void *)lo, hi - lo);
+    atomic_fetch_add_explicit(&hfi_os_stats.purges, 1, memory_order_relaxed);
+}
+
+/* Resize the mapping at p (page multiples). In place if the address space after it is free;
+ * otherwise, when may_move, the pages move (no copy) to a fresh range aligned to `align`. */
+void *hfi_os_remap(void *p, size_t old_size, size_t new_size, size_t align, bool may_move) {
+    void *r = hfi_prim_mremap(p, old_size, new_size, NULL);
+    if (r == NULL && may_move) {
+        void *base;
+        size_t sz;
+        /* Reserve an aligned target, then move the pages over it. */
+        void *target = hfi_os_map_aligned(new_size, align, &base, &sz);
+        if (target == NULL) return NULL;
+        atomic_fetch_sub_explicit(&hfi_os_stats.reserved, new_size, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&hfi_os_stats.committed, new_size, memory_order_relaxed);
+        r = hfi_prim_mremap(p, old_size, new_size, target);
+        if (r == NULL) {
+            hfi_prim_munmap(target, new_size);
+            return NULL;
+        }
+    }
+    if (r == NULL) return NULL;
+    atomic_fetch_add_explicit(&hfi_os_stats.mmaps, 1, memory_order_relaxed);
+    if (new_size > old_size) {
+        atomic_fetch_add_explicit(&hfi_os_stats.reserved, new_size - old_size, memory_order_relaxed);
+        atomic_fetch_add_explicit(&hfi_os_stats.committed, new_size - old_size, memory_order_relaxed);
+    } else {
+        atomic_fetch_sub_explicit(&hfi_os_stats.reserved, old_size - new_size, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&hfi_os_stats.committed, old_size - new_size, memory_order_relaxed);
+    }
+    return r;
+}
+
+static uint64_t clock_origin;
+
+uint64_t hfi_now_ms(void) {
+    uint64_t t = hfi_prim_clock_ms();
+    if (clock_origin == 0) clock_origin = t - 1;
+    return t - clock_origin;
+}
+
+void hfi_lock(hf_lock *l) {
+    for (unsigned spins = 0;; spins++) {
+        int expected = 0;
+        if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_weak_explicit(&l->v, &expected, 1, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
+        if (spins > 64) hfi_prim_yield();
+#if defined(__x86_64__) || defined(__i386__)
+        else __builtin_ia32_pause();
+#endif
+    }
+}
+
+void hfi_unlock(hf_lock *l) { atomic_store_explicit(&l->v, 0, memory_order_release); }

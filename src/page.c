@@ -1,0 +1,136 @@
+/* page.c -- one size class's blocks on one page, and the heap's page queues.
+ *
+ * A fresh page is carved lazily, HF_EXTEND_BYTES at a time, so a 512 KiB page that serves two
+ * blocks touches two blocks' worth of memory. The owner pops from `free`, pushes its own frees
+ * on `local_free` and takes other threads' frees from `thread_free` in one atomic exchange. */
+#include "internal/internal.h"
+
+#include <string.h>
+
+/* The page every empty direct-table slot points to: its free list is always NULL, so the
+ * malloc fast path falls through to the slow path without a separate "initialised?" test. */
+hf_page hfi_page_empty;
+
+void hfi_page_init(hf_page *pg, uint8_t *start, size_t area, unsigned class_idx, bool zero) {
+    uint32_t bs = hfi_class_size[class_idx];
+    pg->free = NULL;
+    pg->local_free = NULL;
+    atomic_store_explicit(&pg->thread_free, NULL, memory_order_relaxed);
+    pg->used = 0;
+    pg->capacity = 0;
+    pg->reserved = (uint32_t)(area / bs);
+    pg->block_size = bs;
+    pg->block_inv = (uint32_t)((((uint64_t)1 << 32) + bs - 1) / bs);
+    pg->class_idx = (uint8_t)class_idx;
+    pg->flags = 0;
+    pg->in_use = 1;
+    pg->fresh_zero = zero;
+    pg->free_is_zero = zero;
+    pg->start = start;
+    pg->next = pg->prev = NULL;
+}
+
+/* Carve the next run of never-used blocks onto the (empty) free list. */
+bool hfi_page_extend(hf_page *pg) {
+    hf_assert(pg->free == NULL);
+    if (pg->capacity >= pg->reserved) return false;
+    uint32_t bs = pg->block_size;
+    uint32_t n = HF_EXTEND_BYTES / bs;
+    if (n == 0) n = 1;
+    if (n > pg->reserved - pg->capacity) n = pg->reserved - pg->capacity;
+    uint8_t *first = pg->start + (size_t)pg->capacity * bs;
+    uint8_t *b = first;
+    for (uint32_t i = 0; i + 1 < n; i++, b += bs) ((hf_block *)b)->next = (hf_block *)(b + bs);
+    ((hf_block *)b)->next = NULL;
+    pg->free = (hf_block *)first;
+    pg->capacity += n;
+    pg->free_is_zero = pg->fresh_zero;
+    return true;
+}
+
+/* Move other threads' frees and our own onto the free list (when it is empty). */
+void hfi_page_collect(hf_page *pg) {
+    if (atomic_load_explicit(&pg->thread_free, memory_order_relaxed) != NULL) {
+        hf_block *tf = atomic_exchange_explicit(&pg->thread_free, NULL, memory_order_acquire);
+        uint32_t count = 1;
+        hf_block *tail = tf;
+        while (tail->next != NULL) tail = tail->next, count++;
+        tail->next = pg->local_free;
+        pg->local_free = tf;
+        hf_assert(pg->used >= count);
+        pg->used -= count;
+    }
+    if (pg->free == NULL && pg->local_free != NULL) {
+        pg->free = pg->local_free;
+        pg->local_free = NULL;
+        pg->free_is_zero = 0;
+    }
+}
+
+static bool list_contains(const hf_block *list, const hf_block *b, uint32_t limit) {
+    for (; list != NULL && limit > 0; list = list->next, limit--)
+        if (list == b) return true;
+    return false;
+}
+
+/* Is b on one of the owner's lists? (Validators and tests; O(blocks).) */
+bool hfi_page_contains_free(hf_page *pg, const hf_block *b) {
+    return list_contains(pg->free, b, pg->reserved) || list_contains(pg->local_free, b, pg->reserved);
+}
+
+/* The start of the block that contains p, or NULL if p is outside the carved blocks. */
+void *hfi_page_block_start(const hf_page *pg, const void *p) {
+    if ((const uint8_t *)p < pg->start || pg->block_size == 0) return NULL;
+    size_t off = (size_t)((const uint8_t *)p - pg->start);
+    size_t idx = off / pg->block_size;
+    if (idx >= pg->capacity) return NULL;
+    return pg->start + idx * pg->block_size;
+}
+
+static bool list_is_valid(const hf_page *pg, const hf_block *list, uint32_t *count) {
+    for (const hf_block *b = list; b != NULL; b = b->next) {
+        const uint8_t *q = (const uint8_t *)b;
+        if (q < pg->start || q >= pg->start + (size_t)pg->capacity * pg->block_size) return false;
+        if ((size_t)(q - pg->start) % pg->block_size != 0) return false;
+        if (++*count > pg->capacity) return false; /* a cycle */
+    }
+    return true;
+}
+
+/* Owner-side validator: lists inside the carved area, no cycles, counts add up. */
+bool hfi_page_is_valid(const hf_page *pg, const char **why) {
+    const char *w = NULL;
+    uint32_t nfree = 0;
+    if (!pg->in_use) w = "page not in use";
+    else if (pg->block_size != hfi_class_size[pg->class_idx]) w = "block size does not match class";
+    else if (pg->capacity > pg->reserved) w = "capacity beyond reserved";
+    else if (!list_is_valid(pg, pg->free, &nfree)) w = "free list corrupt";
+    else if (!list_is_valid(pg, pg->local_free, &nfree)) w = "local free list corrupt";
+    else if (pg->used + nfree > pg->capacity) w = "used + free exceeds capacity";
+    if (w && why) *why = w;
+    return w == NULL;
+}
+
+void hfi_queue_push_front(hf_page_queue *q, hf_page *pg) {
+    pg->prev = NULL;
+    pg->next = q->first;
+    if (q->first) q->first->prev = pg;
+    else q->last = pg;
+    q->first = pg;
+}
+
+void hfi_queue_push_back(hf_page_queue *q, hf_page *pg) {
+    pg->next = NULL;
+    pg->prev = q->last;
+    if (q->last) q->last->next = pg;
+    else q->first = pg;
+    q->last = pg;
+}
+
+void hfi_queue_remove(hf_page_queue *q, hf_page *pg) {
+    if (pg->prev) pg->prev->next = pg->next;
+    else q->first = pg->next;
+    if (pg->next) pg->next->prev = pg->prev;
+    else q->last = pg->prev;
+    pg->next = pg->prev = NULL;
+}

@@ -1,0 +1,111 @@
+/* prim/linux.c -- the only file that makes system calls. Every call keeps errno as it was:
+ * free() must never change errno, and a failed madvise is not the caller's business. */
+#include "internal/internal.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+void *hfi_prim_mmap(void *hint, size_t size, bool reserve_only) {
+    int saved = errno;
+    int prot = reserve_only ? PROT_NONE : PROT_READ | PROT_WRITE;
+    void *p = mmap(hint, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    errno = saved;
+    return p == MAP_FAILED ? NULL : p;
+}
+
+bool hfi_prim_munmap(void *p, size_t size) {
+    int saved = errno;
+    int rc = munmap(p, size);
+    errno = saved;
+    return rc == 0;
+}
+
+bool hfi_prim_purge(void *p, size_t size) {
+    int saved = errno;
+    int rc = madvise(p, size, MADV_DONTNEED);
+    errno = saved;
+    return rc == 0;
+}
+
+/* Grow or shrink a mapping. With fixed_target the pages move there (no copy); with neither a
+ * target nor room after p it fails and returns NULL. */
+void *hfi_prim_mremap(void *p, size_t old_size, size_t new_size, void *fixed_target) {
+    int saved = errno;
+    void *r = fixed_target ? mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED,
+                                    fixed_target)
+                           : mremap(p, old_size, new_size, 0);
+    errno = saved;
+    return r == MAP_FAILED ? NULL : r;
+}
+
+bool hfi_prim_protect(void *p, size_t size, bool accessible) {
+    int saved = errno;
+    int rc = mprotect(p, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE);
+    errno = saved;
+    return rc == 0;
+}
+
+void hfi_prim_write_stderr(const char *s, size_t n) {
+    int saved = errno;
+    while (n > 0) {
+        ssize_t w = write(2, s, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        s += w;
+        n -= (size_t)w;
+    }
+    errno = saved;
+}
+
+uint64_t hfi_prim_clock_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t hfi_prim_random_seed(void) {
+    int saved = errno;
+    uint64_t x = 0;
+    if (getrandom(&x, sizeof x, GRND_NONBLOCK) != (ssize_t)sizeof x) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        x = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid() << 32 ^
+            (uint64_t)(uintptr_t)&x;
+    }
+    errno = saved;
+    return x;
+}
+
+void hfi_prim_yield(void) { sched_yield(); }
+
+size_t hfi_prim_rss_bytes(void) {
+    int saved = errno;
+    size_t rss = 0;
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char buf[128];
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n > 0) {
+            buf[n] = 0;
+            const char *q = buf;
+            while (*q && *q != ' ') q++; /* skip total size */
+            while (*q == ' ') q++;
+            while (*q >= '0' && *q <= '9') rss = rss * 10 + (size_t)(*q++ - '0');
+            rss *= (size_t)sysconf(_SC_PAGESIZE);
+        }
+    }
+    errno = saved;
+    return rss;
+}
+
+void hfi_prim_abort(void) {
+    abort();
+}

@@ -1,0 +1,366 @@
+/* segment.c -- 4 MiB segments: page slots for small (64 KiB) and medium (512 KiB) pages, the
+ * delayed purge of free slots, the process-wide cache of empty segments, and the abandoned list
+ * through which segments of exited threads pass to live ones.
+ *
+ * A heap keeps its segments of each kind in a list with the segments that have a free slot in
+ * front, so finding a slot is O(1). Dirty and purge masks are kept at 64 KiB granularity for
+ * both kinds, so a segment can change kind when it is reused from the cache. */
+#include "internal/internal.h"
+
+#include <string.h>
+
+uintptr_t hfi_secret;
+
+static hf_lock cache_lock;
+static hf_segment_list cache; /* most recently cached first */
+static size_t cache_count;
+
+static hf_lock abandoned_lock;
+static hf_segment *abandoned; /* singly linked through next */
+static atomic_size_t abandoned_count;
+
+/* ---- lists ----------------------------------------------------------------------------- */
+static void list_push_front(hf_segment_list *l, hf_segment *s) {
+    s->prev = NULL;
+    s->next = l->first;
+    if (l->first) l->first->prev = s;
+    else l->last = s;
+    l->first = s;
+}
+
+static void list_push_back(hf_segment_list *l, hf_segment *s) {
+    s->next = NULL;
+    s->prev = l->last;
+    if (l->last) l->last->next = s;
+    else l->first = s;
+    l->last = s;
+}
+
+static void list_remove(hf_segment_list *l, hf_segment *s) {
+    if (s->prev) s->prev->next = s->next;
+    else l->first = s->next;
+    if (s->next) s->next->prev = s->prev;
+    else l->last = s->prev;
+    s->next = s->prev = NULL;
+}
+
+static hf_segment_list *heap_list(hf_heap *heap, const hf_segment *s) {
+    return &heap->segs[s->h.kind == HF_SEG_SMALL ? 0 : 1];
+}
+
+/* ---- geometry -------------------------------------------------------------------------- */
+/* The 64 KiB units page slot i covers. */
+static uint64_t slot_bits(const hf_segment *s, unsigned i) {
+    unsigned per = 1u << (s->h.page_shift - HF_SMALL_PAGE_SHIFT);
+    uint64_t m = per >= 64 ? ~0ull : ((1ull << per) - 1);
+    return m << (i * per);
+}
+
+static void slot_area(hf_segment *s, unsigned i, uint8_t **start, size_t *size) {
+    size_t psize = (size_t)1 << s->h.page_shift;
+    uint8_t *p = (uint8_t *)s + (size_t)i * psize;
+    if (i == 0) p += HF_SEGMENT_HEADER, psize -= HF_SEGMENT_HEADER;
+    *start = p;
+    *size = psize;
+}
+
+/* Return the 64 KiB units in `bits` to the OS (the header page excepted). */
+static void purge_bits(hf_segment *s, uint64_t bits) {
+    while (bits) {
+        unsigned a = (unsigned)__builtin_ctzll(bits);
+        unsigned b = a;
+        while (b < 64 && (bits >> b) & 1) b++;
+        uint8_t *lo = (uint8_t *)s + ((size_t)a << HF_SMALL_PAGE_SHIFT);
+        uint8_t *hi = (uint8_t *)s + ((size_t)b << HF_SMALL_PAGE_SHIFT);
+        if (lo < (uint8_t *)s + HF_SEGMENT_HEADER) lo = (uint8_t *)s + HF_SEGMENT_HEADER;
+        hfi_os_purge(lo, (size_t)(hi - lo));
+        uint64_t run = (b >= 64 ? ~0ull : ((1ull << b) - 1)) & ~((1ull << a) - 1);
+        bits &= ~run;
+        s->dirty_mask &= ~run;
+    }
+}
+
+/* ---- the cache of empty segments ------------------------------------------------------- */
+static void segment_unmap(hf_segment *s) {
+    hfi_pagemap_unregister(s, (uint8_t *)s + HF_SEGMENT_SIZE);
+    atomic_fetch_sub_explicit(&hfi_os_stats.segments, 1, memory_order_relaxed);
+    hfi_os_unmap(s, HF_SEGMENT_SIZE);
+}
+
+/* Purge cached segments that waited long enough (all of them when forced). Caller holds
+ * cache_lock. */
+static size_t cache_purge_locked(uint64_t now, bool force) {
+    size_t n = 0;
+    long long delay = hfi_options.purge_delay;
+    for (hf_segment *s = cache.first; s != NULL; s = s->next) {
+        if (s->purged) continue;
+        if (!force && (delay < 0 || s->cached_at + (uint64_t)delay > now)) continue;
+        purge_bits(s, s->dirty_mask);
+        s->purge_mask = 0;
+        s->purged = 1;
+        n++;
+    }
+    return n;
+}
+
+static hf_segment *cache_take(void) {
+    if (__atomic_load_n(&cache_count, __ATOMIC_RELAXED) == 0) return NULL;
+    hfi_lock(&cache_lock);
+    hf_segment *s = cache.first;
+    if (s) {
+        list_remove(&cache, s);
+        cache_count--;
+        atomic_fetch_sub_explicit(&hfi_os_stats.cached, HF_SEGMENT_SIZE, memory_order_relaxed);
+    }
+    hfi_unlock(&cache_lock);
+    return s;
+}
+
+static void segment_release(hf_heap *heap, hf_segment *s) {
+    list_remove(heap_list(heap, s), s);
+    s->heap = NULL;
+    s->h.kind = HF_SEG_FREE;
+    atomic_store_explicit(&s->h.owner, HF_OWNER_NONE, memory_order_release);
+    uint64_t now = hfi_now_ms();
+    s->cached_at = now;
+    s->purged = 0;
+    hfi_lock(&cache_lock);
+    if ((long long)cache_count < hfi_options.segment_cache) {
+        list_push_front(&cache, s);
+        __atomic_store_n(&cache_count, cache_count + 1, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&hfi_os_stats.cached, HF_SEGMENT_SIZE, memory_order_relaxed);
+        if (hfi_options.purge_delay == 0) cache_purge_locked(now, true);
+        else cache_purge_locked(now, false);
+        s = NULL;
+    }
+    hfi_unlock(&cache_lock);
+    if (s) segment_unmap(s);
+}
+
+size_t hfi_segment_cache_trim(bool force) {
+    hfi_lock(&cache_lock);
+    size_t n = cache_purge_locked(hfi_now_ms(), force);
+    hf_segment *drop = NULL;
+    if (force) { /* hand everything back: unmap the whole cache */
+        drop = cache.first;
+        cache.first = cache.last = NULL;
+        atomic_fetch_sub_explicit(&hfi_os_stats.cached, cache_count * HF_SEGMENT_SIZE,
+                                  memory_order_relaxed);
+        __atomic_store_n(&cache_count, 0, __ATOMIC_RELAXED);
+    }
+    hfi_unlock(&cache_lock);
+    while (drop) {
+        hf_segment *next = drop->next;
+        segment_unmap(drop);
+        drop = next, n++;
+    }
+    return n;
+}
+
+/* ---- segments of a heap ----------------------------------------------------------------- */
+static hf_segment *segment_fresh(void) {
+    void *base;
+    size_t size;
+    hf_segment *s = hfi_os_map_aligned(HF_SEGMENT_SIZE, HF_SEGMENT_SIZE, &base, &size);
+    if (s == NULL) return NULL;
+    s->h.cookie = (uintptr_t)s ^ hfi_secret;
+    s->h.map_base = base;
+    s->h.map_size = size;
+    s->dirty_mask = 0;
+    hfi_pagemap_register(s, (uint8_t *)s + HF_SEGMENT_SIZE, false);
+    atomic_fetch_add_explicit(&hfi_os_stats.segments, 1, memory_order_relaxed);
+    return s;
+}
+
+static void segment_setup(hf_heap *heap, hf_segment *s, int kind) {
+    unsigned shift = kind == HF_SEG_SMALL ? HF_SMALL_PAGE_SHIFT : HF_MEDIUM_PAGE_SHIFT;
+    unsigned count = (unsigned)(HF_SEGMENT_SIZE >> shift);
+    s->h.kind = (uint8_t)kind;
+    s->h.page_shift = (uint8_t)shift;
+    s->h.page_count = (uint8_t)count;
+    s->h.pages_used = 0;
+    atomic_store_explicit(&s->h.remote_pending, 0, memory_order_relaxed);
+    memset(s->pages, 0, sizeof s->pages);
+    s->free_mask = count >= 64 ? ~0ull : ((1ull << count) - 1);
+    s->purge_mask = 0;
+    s->purge_at = 0;
+    s->purged = 0;
+    s->heap = heap;
+    atomic_store_explicit(&s->h.owner, (uintptr_t)heap, memory_order_release);
+    list_push_front(heap_list(heap, s), s);
+}
+
+hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx) {
+    int kind = hfi_class_size[class_idx] <= HF_SMALL_MAX ? HF_SEG_SMALL : HF_SEG_MEDIUM;
+    hf_segment_list *l = &heap->segs[kind - 1];
+    hf_segment *s = l->first;
+    if (s == NULL || s->free_mask == 0) {
+        s = NULL;
+        while (hfi_segment_reclaim(heap)) {
+            if (l->first && l->first->free_mask) {
+                s = l->first;
+                break;
+            }
+        }
+        if (s == NULL) {
+            s = cache_take();
+            if (s == NULL) s = segment_fresh();
+            if (s == NULL) return NULL;
+            segment_setup(heap, s, kind);
+        }
+    }
+    unsigned i = (unsigned)__builtin_ctzll(s->free_mask);
+    s->free_mask &= ~(1ull << i);
+    s->h.pages_used++;
+    if (s->free_mask == 0 && l->last != s) {
+        list_remove(l, s);
+        list_push_back(l, s);
+    }
+    uint64_t bits = slot_bits(s, i);
+    bool zero = (s->dirty_mask & bits) == 0;
+    s->dirty_mask |= bits;
+    s->purge_mask &= ~bits;
+    uint8_t *start;
+    size_t area;
+    slot_area(s, i, &start, &area);
+    hf_page *pg = &s->pages[i];
+    hfi_page_init(pg, start, area, class_idx, zero);
+    return pg;
+}
+
+void hfi_segment_page_free(hf_heap *heap, hf_page *pg) {
+    hf_segment *s = hfi_segment_of_page(pg);
+    unsigned i = (unsigned)(pg - s->pages);
+    pg->in_use = 0;
+    pg->capacity = 0;
+    pg->free = pg->local_free = NULL;
+    atomic_store_explicit(&pg->flags, 0, memory_order_relaxed);
+    bool was_full = s->free_mask == 0;
+    s->free_mask |= 1ull << i;
+    s->h.pages_used--;
+    if (s->h.pages_used == 0) {
+        segment_release(heap, s);
+        return;
+    }
+    hf_segment_list *l = heap_list(heap, s);
+    if (was_full && l->first != s) {
+        list_remove(l, s);
+        list_push_front(l, s);
+    }
+    uint64_t bits = slot_bits(s, i) & s->dirty_mask;
+    long long delay = hfi_options.purge_delay;
+    if (bits == 0 || delay < 0) return;
+    if (delay == 0) {
+        purge_bits(s, bits);
+        return;
+    }
+    if (s->purge_mask == 0) s->purge_at = hfi_now_ms() + (uint64_t)delay;
+    s->purge_mask |= bits;
+    if (heap->next_purge == 0 || s->purge_at < heap->next_purge) heap->next_purge = s->purge_at;
+}
+
+/* Purge the free slots whose delay has passed (all of them when forced). */
+void hfi_segment_purge_due(hf_heap *heap, uint64_t now, bool force) {
+    uint64_t next = 0;
+    for (int k = 0; k < 2; k++) {
+        for (hf_segment *s = heap->segs[k].first; s != NULL; s = s->next) {
+            if (s->purge_mask == 0) continue;
+            if (force || s->purge_at <= now) {
+                purge_bits(s, s->purge_mask);
+                s->purge_mask = 0;
+            } else if (next == 0 || s->purge_at < next) {
+                next = s->purge_at;
+            }
+        }
+    }
+    heap->next_purge = next;
+}
+
+/* ---- abandonment ----------------------------------------------------------------------- */
+/* The heap is going away: its (non-empty) segments wait on the abandoned list. Other threads
+ * may still free into them: those frees land on thread_free and are collected on reclaim. */
+void hfi_segment_abandon_all(hf_heap *heap) {
+    hfi_segment_purge_due(heap, 0, true);
+    for (int k = 0; k < 2; k++) {
+        hf_segment *s = heap->segs[k].first;
+        heap->segs[k].first = heap->segs[k].last = NULL;
+        while (s) {
+            hf_segment *next = s->next;
+            s->heap = NULL;
+            s->prev = NULL;
+            atomic_store_explicit(&s->h.owner, 0, memory_order_release);
+            hfi_lock(&abandoned_lock);
+            s->next = abandoned;
+            abandoned = s;
+            atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&hfi_os_stats.abandoned, 1, memory_order_relaxed);
+            hfi_unlock(&abandoned_lock);
+            s = next;
+        }
+    }
+}
+
+/* Adopt one abandoned segment: its pages join this heap's queues, empty ones are freed.
+ * Returns false when there was none. */
+bool hfi_segment_reclaim(hf_heap *heap) {
+    if (atomic_load_explicit(&abandoned_count, memory_order_relaxed) == 0) return false;
+    hfi_lock(&abandoned_lock);
+    hf_segment *s = abandoned;
+    if (s) {
+        abandoned = s->next;
+        atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&hfi_os_stats.abandoned, 1, memory_order_relaxed);
+    }
+    hfi_unlock(&abandoned_lock);
+    if (s == NULL) return false;
+    s->heap = heap;
+    atomic_store_explicit(&s->h.owner, (uintptr_t)heap, memory_order_release);
+    hf_segment_list *l = heap_list(heap, s);
+    if (s->free_mask) list_push_front(l, s);
+    else list_push_back(l, s);
+    if (s->purge_mask) {
+        if (heap->next_purge == 0 || s->purge_at < heap->next_purge) heap->next_purge = s->purge_at;
+    }
+    for (unsigned i = 0; i < s->h.page_count; i++) {
+        hf_page *pg = &s->pages[i];
+        if (!pg->in_use) continue;
+        unsigned remaining = s->h.pages_used;
+        hfi_heap_adopt_page(heap, pg);
+        if (remaining == 1 && !pg->in_use) break; /* the last page went, and the segment too */
+    }
+    return true;
+}
+
+bool hfi_segment_is_valid(const hf_segment *s, const char **why) {
+    const char *w = NULL;
+    unsigned used = 0;
+    if (s->h.cookie != ((uintptr_t)s ^ hfi_secret)) w = "segment cookie";
+    else if (s->h.kind != HF_SEG_SMALL && s->h.kind != HF_SEG_MEDIUM) w = "segment kind";
+    else if (((uintptr_t)s & HF_SEGMENT_MASK) != 0) w = "segment alignment";
+    else if (hfi_header_of(s) != &s->h) w = "segment not in the page map";
+    for (unsigned i = 0; w == NULL && i < s->h.page_count; i++) {
+        const hf_page *pg = &s->pages[i];
+        bool slot_free = (s->free_mask >> i) & 1;
+        if (slot_free == (bool)pg->in_use) w = "free mask disagrees with page";
+        else if (pg->in_use) {
+            used++;
+            if (!hfi_page_is_valid(pg, &w)) break;
+        }
+    }
+    if (w == NULL && used != s->h.pages_used) w = "pages_used count";
+    if (w && why) *why = w;
+    return w == NULL;
+}
+
+void hfi_segment_fork_prepare(void) {
+    hfi_lock(&cache_lock);
+    hfi_lock(&abandoned_lock);
+}
+void hfi_segment_fork_parent(void) {
+    hfi_unlock(&abandoned_lock);
+    hfi_unlock(&cache_lock);
+}
+void hfi_segment_fork_child(void) {
+    hfi_lock_init(&abandoned_lock);
+    hfi_lock_init(&cache_lock);
+}
