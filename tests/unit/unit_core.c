@@ -1,0 +1,146 @@
+/* Unit tests of the allocator's internal data structures, each checked by its validator. */
+#include "internal/internal.h"
+#include "../test_util.h"
+
+#include <string.h>
+
+static void test_size_classes(void) {
+    CHECK(hfi_class_is_valid());
+    CHECK(hfi_class_of(0) == 0 && hfi_class_of(16) == 0 && hfi_class_of(17) == 1);
+    CHECK(hfi_class_size[hfi_class_of(129)] == 160);
+    CHECK(hfi_class_size[hfi_class_of(HF_MEDIUM_MAX)] == HF_MEDIUM_MAX);
+}
+
+static void test_libc_helpers(void) {
+    long long v;
+    CHECK(hfi_parse_size("64K", &v) && v == 65536);
+    CHECK(hfi_parse_size("3MiB", &v) && v == 3 << 20);
+    CHECK(hfi_parse_size("-1", &v) && v == -1);
+    CHECK(!hfi_parse_size("12x", &v));
+    CHECK(!hfi_parse_size("", &v));
+    CHECK(!hfi_parse_size("99999999999999999999999", &v));
+    char buf[64];
+    hfi_snprintf(buf, sizeof buf, "%s=%zu %d %p %05u", "a", (size_t)42, -7, (void *)0x10, 12u);
+    CHECK(strcmp(buf, "a=42 -7 0x10 00012") == 0);
+    CHECK(hfi_snprintf(buf, 4, "abcdef") == 6 && strcmp(buf, "abc") == 0);
+}
+
+/* A page built by hand on a static buffer: carve, pop, push, collect; the validator agrees. */
+static void test_page_lists(void) {
+    static _Alignas(64) uint8_t area[65536];
+    hf_page pg;
+    memset(&pg, 0, sizeof pg);
+    hfi_page_init(&pg, area, sizeof area, hfi_class_of(48), true);
+    const char *why = NULL;
+    CHECK(pg.reserved == sizeof area / 48);
+    CHECK(hfi_page_extend(&pg));
+    CHECK(pg.capacity == HF_EXTEND_BYTES / 48);
+    CHECK(hfi_page_is_valid(&pg, &why));
+    hf_block *taken[10];
+    for (int i = 0; i < 10; i++) {
+        taken[i] = pg.free;
+        pg.free = taken[i]->next;
+        pg.used++;
+        CHECK((uint8_t *)taken[i] == area + (size_t)i * 48);
+    }
+    CHECK(hfi_page_is_valid(&pg, &why));
+    for (int i = 0; i < 10; i += 2) { /* owner frees */
+        taken[i]->next = pg.local_free;
+        pg.local_free = taken[i];
+        pg.used--;
+    }
+    /* another thread's frees */
+    atomic_store(&pg.thread_free, taken[1]);
+    taken[1]->next = taken[3];
+    taken[3]->next = NULL;
+    CHECK(hfi_page_is_valid(&pg, &why));
+    while (pg.free) pg.free = pg.free->next, pg.used++; /* drain the carved blocks */
+    hfi_page_collect(&pg);
+    CHECK(pg.used == pg.capacity - 7);
+    CHECK(hfi_page_contains_free(&pg, taken[0]) && hfi_page_contains_free(&pg, taken[3]));
+    CHECK(!hfi_page_contains_free(&pg, taken[5]));
+    CHECK(hfi_page_is_valid(&pg, &why));
+    /* corruption is seen: a cycle, and a pointer outside the page */
+    taken[0]->next = pg.free;
+    pg.free = taken[0];
+    CHECK(!hfi_page_is_valid(&pg, &why));
+    taken[0]->next = (hf_block *)((uintptr_t)area + sizeof area + 64);
+    CHECK(!hfi_page_is_valid(&pg, &why));
+}
+
+/* Random malloc/free/realloc through the real heap, validating heap, pages and segments. */
+static void test_heap_random(void) {
+    enum { SLOTS = 2000 };
+    static void *live[SLOTS];
+    static size_t len[SLOTS];
+    uint64_t seed = 12345;
+    const char *why = "unknown";
+    for (int op = 0; op < 200000; op++) {
+        unsigned k = (unsigned)(test_rand(&seed) % SLOTS);
+        if (live[k]) {
+            CHECK_PATTERN(live[k], len[k], k);
+            if (test_rand(&seed) % 4 == 0) {
+                size_t n = test_rand(&seed) % 4000;
+                void *q = hf_realloc(live[k], n);
+                CHECK(q != NULL || n == 0);
+                size_t keep = len[k] < n ? len[k] : n;
+                if (q) CHECK_PATTERN(q, keep, k);
+                live[k] = q;
+                len[k] = n;
+                if (q) test_fill(q, n, k);
+                if (!q) live[k] = NULL;
+            } else {
+                hf_free(live[k]);
+                live[k] = NULL;
+            }
+        } else {
+            unsigned r = (unsigned)(test_rand(&seed) % 100);
+            size_t n = r < 80 ? test_rand(&seed) % 256 : r < 98 ? test_rand(&seed) % 20000
+                                                             : test_rand(&seed) % 300000;
+            live[k] = hf_malloc(n);
+            CHECK(live[k] != NULL);
+            CHECK(((uintptr_t)live[k] & 15) == 0);
+            CHECK(hf_usable_size(live[k]) >= n);
+            len[k] = n;
+            test_fill(live[k], n, k);
+        }
+        if (op % 5000 == 0) {
+            if (!hfi_heap_is_valid(hfi_tl_heap, &why)) {
+                fprintf(stderr, "heap invalid after op %d: %s\n", op, why);
+                CHECK(0);
+            }
+        }
+    }
+    for (unsigned k = 0; k < SLOTS; k++) hf_free(live[k]);
+    CHECK(hfi_heap_is_valid(hfi_tl_heap, &why));
+}
+
+static void test_pagemap(void) {
+    int on_stack;
+    CHECK(hfi_header_of(&on_stack) == NULL);
+    CHECK(!hf_owns(&on_stack));
+    void *small = hf_malloc(100), *medium = hf_malloc(20000), *large = hf_malloc(1 << 20);
+    CHECK(hfi_header_of(small)->kind == HF_SEG_SMALL);
+    CHECK(hfi_header_of(medium)->kind == HF_SEG_MEDIUM);
+    CHECK(hfi_header_of(large)->kind == HF_SEG_SPAN);
+    /* an 8 MiB-aligned block: its payload lies in a unit after its header */
+    void *big = NULL;
+    CHECK(hf_posix_memalign(&big, 8u << 20, 100) == 0);
+    CHECK(((uintptr_t)big & ((8u << 20) - 1)) == 0);
+    CHECK(hfi_header_of(big) == NULL && hfi_header_of_slow(big)->kind == HF_SEG_SPAN);
+    CHECK(hf_owns(big) && hf_usable_size(big) >= 100);
+    hf_free(big);
+    hf_free(small);
+    hf_free(medium);
+    hf_free(large);
+}
+
+int main(void) {
+    test_size_classes();
+    test_libc_helpers();
+    test_page_lists();
+    test_pagemap();
+    test_heap_random();
+    printf("unit_core: all passed\n");
+    return 0;
+}
