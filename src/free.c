@@ -14,11 +14,11 @@ static inline uint64_t block_index(const hf_page *pg, uintptr_t off) {
 }
 
 HF_API void hf_free(void *p) {
-    hf_header *h = hfi_header_of(p);
-    if (HF_UNLIKELY(h == NULL)) {
+    if (HF_UNLIKELY(!hfi_pagemap_has_header(p))) {
         if (p != NULL) hfi_free_generic(NULL, p, 0);
         return;
     }
+    hf_header *h = (hf_header *)((uintptr_t)p & ~HF_SEGMENT_MASK);
     hf_heap *heap = hfi_tl_heap;
     if (HF_LIKELY(atomic_load_explicit(&h->owner, memory_order_relaxed) == (uintptr_t)heap)) {
         hf_page *pg = hfi_page_of((hf_segment *)h, p);
@@ -31,7 +31,10 @@ HF_API void hf_free(void *p) {
             b->next = pg->local_free;
             b->mark = free_mark(b);
             pg->local_free = b;
-            if (HF_UNLIKELY(--pg->used == 0)) hfi_heap_page_retire(heap, pg);
+            /* An emptied page is kept when it is the only one in its queue (no links), so a
+             * malloc/free loop on one block costs no call. */
+            if (HF_UNLIKELY(--pg->used == 0) && (pg->next != NULL || pg->prev != NULL))
+                hfi_heap_page_retire(heap, pg);
             return;
         }
     }
@@ -67,7 +70,7 @@ HF_NOINLINE void hfi_free_generic(hf_header *h, void *p, size_t expected_size) {
     hf_heap *heap = hfi_tl_heap;
     bool local = atomic_load_explicit(&h->owner, memory_order_relaxed) == (uintptr_t)heap;
     /* capacity is the owner's to change; another thread checks against reserved. */
-    uint32_t limit = local ? pg->capacity : pg->reserved;
+    uint32_t limit = local ? __atomic_load_n(&pg->capacity, __ATOMIC_RELAXED) : pg->reserved;
     uintptr_t off = (uintptr_t)p - (uintptr_t)pg->start;
     uint64_t idx = block_index(pg, off);
     hf_block *b = p;

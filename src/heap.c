@@ -143,23 +143,24 @@ void hfi_heap_page_retire(hf_heap *heap, hf_page *pg) {
 }
 
 /* A page of an adopted segment joins this heap. */
-void hfi_heap_adopt_page(hf_heap *heap, hf_page *pg) {
+bool hfi_heap_adopt_page(hf_heap *heap, hf_page *pg) {
     atomic_store_explicit(&pg->flags, atomic_load(&pg->flags) & HF_PAGE_HAS_ALIGNED,
                           memory_order_relaxed);
     pg->next = pg->prev = NULL;
     hfi_page_collect(pg);
     if (pg->used == 0) {
         hfi_segment_page_free(heap, pg);
-        return;
+        return true;
     }
     if (pg->free == NULL && pg->local_free == NULL && pg->capacity == pg->reserved) {
         atomic_fetch_or_explicit(&pg->flags, HF_PAGE_IN_FULL, memory_order_relaxed);
         hfi_queue_push_back(&heap->full, pg);
-        return;
+        return false;
     }
     hf_page_queue *q = &heap->queues[pg->class_idx];
     hfi_queue_push_back(q, pg);
     if (q->first == pg) set_direct(heap, pg->class_idx);
+    return false;
 }
 
 /* Full pages that other threads freed into come back to their queues. The remote free sets

@@ -29,7 +29,7 @@ static void cache_remove_locked(hf_span *sp) {
     if (sp->next) sp->next->prev = sp->prev;
     else cache_last = sp->prev;
     sp->next = sp->prev = NULL;
-    cache_bytes -= sp->h.map_size;
+    __atomic_store_n(&cache_bytes, cache_bytes - sp->h.map_size, __ATOMIC_RELAXED);
     atomic_fetch_sub_explicit(&hfi_os_stats.cached, sp->h.map_size, memory_order_relaxed);
 }
 
@@ -179,7 +179,7 @@ void hfi_span_free(hf_span *sp, void *p) {
     if (cache_first) cache_first->prev = sp;
     else cache_last = sp;
     cache_first = sp;
-    cache_bytes += sp->h.map_size;
+    __atomic_store_n(&cache_bytes, cache_bytes + sp->h.map_size, __ATOMIC_RELAXED);
     atomic_fetch_add_explicit(&hfi_os_stats.cached, sp->h.map_size, memory_order_relaxed);
     hf_span *drop = cache_expire_locked(now, false);
     while (cache_bytes > (size_t)limit && cache_last) { /* over budget: the oldest go */

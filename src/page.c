@@ -17,7 +17,7 @@ void hfi_page_init(hf_page *pg, uint8_t *start, size_t area, unsigned class_idx,
     pg->local_free = NULL;
     atomic_store_explicit(&pg->thread_free, NULL, memory_order_relaxed);
     pg->used = 0;
-    pg->capacity = 0;
+    __atomic_store_n(&pg->capacity, 0, __ATOMIC_RELAXED); /* others read it (free.c) */
     pg->reserved = (uint32_t)(area / bs);
     pg->block_size = bs;
     pg->block_inv = (uint32_t)((((uint64_t)1 << 32) + bs - 1) / bs);
@@ -43,7 +43,7 @@ bool hfi_page_extend(hf_page *pg) {
     for (uint32_t i = 0; i + 1 < n; i++, b += bs) ((hf_block *)b)->next = (hf_block *)(b + bs);
     ((hf_block *)b)->next = NULL;
     pg->free = (hf_block *)first;
-    pg->capacity += n;
+    __atomic_store_n(&pg->capacity, pg->capacity + n, __ATOMIC_RELAXED);
     pg->free_is_zero = pg->fresh_zero;
     return true;
 }

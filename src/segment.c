@@ -109,7 +109,7 @@ static hf_segment *cache_take(void) {
     hf_segment *s = cache.first;
     if (s) {
         list_remove(&cache, s);
-        cache_count--;
+        __atomic_store_n(&cache_count, cache_count - 1, __ATOMIC_RELAXED);
         atomic_fetch_sub_explicit(&hfi_os_stats.cached, HF_SEGMENT_SIZE, memory_order_relaxed);
     }
     hfi_unlock(&cache_lock);
@@ -232,7 +232,7 @@ void hfi_segment_page_free(hf_heap *heap, hf_page *pg) {
     hf_segment *s = hfi_segment_of_page(pg);
     unsigned i = (unsigned)(pg - s->pages);
     pg->in_use = 0;
-    pg->capacity = 0;
+    __atomic_store_n(&pg->capacity, 0, __ATOMIC_RELAXED);
     pg->free = pg->local_free = NULL;
     atomic_store_explicit(&pg->flags, 0, memory_order_relaxed);
     bool was_full = s->free_mask == 0;
@@ -325,8 +325,8 @@ bool hfi_segment_reclaim(hf_heap *heap) {
         hf_page *pg = &s->pages[i];
         if (!pg->in_use) continue;
         unsigned remaining = s->h.pages_used;
-        hfi_heap_adopt_page(heap, pg);
-        if (remaining == 1 && !pg->in_use) break; /* the last page went, and the segment too */
+        /* When the last page goes, so does the segment (maybe unmapped): touch nothing more. */
+        if (hfi_heap_adopt_page(heap, pg) && remaining == 1) break;
     }
     return true;
 }

@@ -95,10 +95,13 @@ extern _Atomic(uint8_t) hfi_pagemap[HF_PAGEMAP_COUNT];
 void hfi_pagemap_register(void *header, void *end, bool tail);
 void hfi_pagemap_unregister(void *header, void *end);
 /* The header that owns p, or NULL if p is not in memory heapforge manages. */
-static inline hf_header *hfi_header_of(const void *p) {
+static inline bool hfi_pagemap_has_header(const void *p) {
     uintptr_t idx = (uintptr_t)p >> HF_SEGMENT_SHIFT;
-    if (HF_LIKELY(idx < HF_PAGEMAP_COUNT &&
-                  atomic_load_explicit(&hfi_pagemap[idx], memory_order_relaxed) == HF_MAP_HEADER))
+    return idx < HF_PAGEMAP_COUNT &&
+           atomic_load_explicit(&hfi_pagemap[idx], memory_order_relaxed) == HF_MAP_HEADER;
+}
+static inline hf_header *hfi_header_of(const void *p) {
+    if (HF_LIKELY(hfi_pagemap_has_header(p)))
         return (hf_header *)((uintptr_t)p & ~HF_SEGMENT_MASK);
     return NULL;
 }
@@ -156,7 +159,7 @@ hf_heap *hfi_heap_get(void); /* this thread's heap, created on first use */
 void *hfi_heap_malloc_slow(hf_heap *heap, size_t n, bool zero);
 void hfi_heap_page_retire(hf_heap *heap, hf_page *pg);
 void hfi_heap_page_unfull(hf_heap *heap, hf_page *pg);
-void hfi_heap_adopt_page(hf_heap *heap, hf_page *pg);
+bool hfi_heap_adopt_page(hf_heap *heap, hf_page *pg); /* true: the page was freed */
 void hfi_heap_process_init(void);
 void hfi_heap_collect(hf_heap *heap, bool force);
 void hfi_heap_thread_done(void *arg);
