@@ -62,7 +62,9 @@ HF_API void *hf_memalign(size_t align, size_t n) {
     return hfi_malloc_aligned(a, n, false);
 }
 
-HF_API void *hf_valloc(size_t n) { return hfi_malloc_aligned(HF_OS_PAGE_SIZE, n, false); }
+HF_API void *hf_valloc(size_t n) {
+    return hfi_malloc_aligned(HF_OS_PAGE_SIZE, n, false);
+}
 
 HF_API void *hf_pvalloc(size_t n) {
     if (n > PTRDIFF_MAX) {

@@ -21,7 +21,9 @@ HF_API void *hf_malloc(size_t n) {
     return hfi_heap_malloc_slow(heap, n, false);
 }
 
-void *hfi_malloc(size_t n) { return hf_malloc(n); }
+void *hfi_malloc(size_t n) {
+    return hf_malloc(n);
+}
 
 /* calloc's core: memory fresh from the OS is not cleared again. */
 void *hfi_malloc_zero(size_t n) {
@@ -34,8 +36,10 @@ void *hfi_malloc_zero(size_t n) {
             pg->free = b->next;
             pg->used++;
             b->mark = 0;
-            if (was_zero) b->next = NULL;
-            else memset(b, 0, n < sizeof(hf_block) ? sizeof(hf_block) : n);
+            if (was_zero)
+                b->next = NULL;
+            else
+                memset(b, 0, n < sizeof(hf_block) ? sizeof(hf_block) : n);
             return b;
         }
     }

@@ -6,7 +6,9 @@
  * pages in the full queue, errors -- goes through hfi_free_generic. */
 #include "internal/internal.h"
 
-static inline uintptr_t free_mark(const hf_block *b) { return (uintptr_t)b ^ hfi_secret; }
+static inline uintptr_t free_mark(const hf_block *b) {
+    return (uintptr_t)b ^ hfi_secret;
+}
 
 /* Index of the block at offset `off` of a page, or an index that fails `idx * bs == off`. */
 static inline uint64_t block_index(const hf_page *pg, uintptr_t off) {
@@ -93,7 +95,8 @@ HF_NOINLINE void hfi_free_generic(hf_header *h, void *p, size_t expected_size) {
     if (local) {
         b->next = pg->local_free;
         pg->local_free = b;
-        if (--pg->used == 0) hfi_heap_page_retire(heap, pg);
+        if (--pg->used == 0)
+            hfi_heap_page_retire(heap, pg);
         else if (atomic_load_explicit(&pg->flags, memory_order_relaxed) & HF_PAGE_IN_FULL)
             hfi_heap_page_unfull(heap, pg);
         return;
@@ -101,8 +104,8 @@ HF_NOINLINE void hfi_free_generic(hf_header *h, void *p, size_t expected_size) {
     hf_block *old = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);
     do {
         b->next = old;
-    } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, b,
-                                                    memory_order_release, memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, b, memory_order_release,
+                                                    memory_order_relaxed));
     if (atomic_load_explicit(&h->remote_pending, memory_order_relaxed) == 0)
         atomic_store_explicit(&h->remote_pending, 1, memory_order_release);
 }
@@ -134,7 +137,9 @@ size_t hfi_usable_size(const void *p, hf_header **hdr) {
     return pg->block_size - off % pg->block_size;
 }
 
-HF_API size_t hf_usable_size(const void *p) { return hfi_usable_size(p, NULL); }
+HF_API size_t hf_usable_size(const void *p) {
+    return hfi_usable_size(p, NULL);
+}
 
 HF_API int hf_owns(const void *p) {
     hf_header *h = hfi_header_of(p);

@@ -16,13 +16,15 @@ hf_heap hfi_heap_empty = {.direct = {[0 ... HF_DIRECT_COUNT - 1] = &hfi_page_emp
 
 static hf_heap main_heap;
 static atomic_int main_heap_taken;
-static hf_lock heaps_lock;   /* guards heaps, pool and the metadata chunk */
-static hf_heap *heaps;       /* live heaps */
-static hf_heap *pool;        /* heaps of exited threads, for reuse */
+static hf_lock heaps_lock; /* guards heaps, pool and the metadata chunk */
+static hf_heap *heaps;     /* live heaps */
+static hf_heap *pool;      /* heaps of exited threads, for reuse */
 static uint8_t *meta_next, *meta_end;
 static pthread_key_t heap_key;
 
-void hfi_heap_process_init(void) { pthread_key_create(&heap_key, hfi_heap_thread_done); }
+void hfi_heap_process_init(void) {
+    pthread_key_create(&heap_key, hfi_heap_thread_done);
+}
 
 /* ---- direct table ---------------------------------------------------------------------- */
 static void set_direct(hf_heap *heap, unsigned c) {
@@ -93,8 +95,10 @@ void hfi_heap_thread_done(void *arg) {
     hfi_segment_abandon_all(h);
     hfi_tl_heap = &hfi_heap_empty;
     hfi_lock(&heaps_lock);
-    if (h->prev_heap) h->prev_heap->next_heap = h->next_heap;
-    else heaps = h->next_heap;
+    if (h->prev_heap)
+        h->prev_heap->next_heap = h->next_heap;
+    else
+        heaps = h->next_heap;
     if (h->next_heap) h->next_heap->prev_heap = h->prev_heap;
     if (h->is_main) {
         atomic_store(&main_heap_taken, 0);
@@ -173,8 +177,8 @@ static bool revive_full(hf_heap *heap) {
             atomic_exchange_explicit(&s->h.remote_pending, 0, memory_order_acquire);
             for (unsigned i = 0; i < s->h.page_count; i++) {
                 hf_page *pg = &s->pages[i];
-                if (!pg->in_use || !(atomic_load_explicit(&pg->flags, memory_order_relaxed) &
-                                     HF_PAGE_IN_FULL))
+                if (!pg->in_use ||
+                    !(atomic_load_explicit(&pg->flags, memory_order_relaxed) & HF_PAGE_IN_FULL))
                     continue;
                 if (atomic_load_explicit(&pg->thread_free, memory_order_relaxed) == NULL) continue;
                 hfi_page_collect(pg);
@@ -232,8 +236,10 @@ static inline void *pop_block(hf_page *pg, size_t n, bool zero) {
     pg->used++;
     b->mark = 0;
     if (zero) {
-        if (was_zero) b->next = NULL;
-        else memset(b, 0, n < sizeof(hf_block) ? sizeof(hf_block) : n);
+        if (was_zero)
+            b->next = NULL;
+        else
+            memset(b, 0, n < sizeof(hf_block) ? sizeof(hf_block) : n);
     }
     return b;
 }
@@ -296,11 +302,16 @@ bool hfi_heap_is_valid(const hf_heap *heap, const char **why) {
         const hf_page_queue *q = &heap->queues[c];
         const hf_page *prev = NULL;
         for (const hf_page *pg = q->first; pg != NULL && w == NULL; prev = pg, pg = pg->next) {
-            if (pg->prev != prev) w = "queue links";
-            else if (pg->class_idx != c) w = "page in the wrong queue";
-            else if (atomic_load(&pg->flags) & HF_PAGE_IN_FULL) w = "full page in a class queue";
-            else if (hfi_segment_of_page(pg)->heap != heap) w = "page of another heap";
-            else hfi_page_is_valid(pg, &w);
+            if (pg->prev != prev)
+                w = "queue links";
+            else if (pg->class_idx != c)
+                w = "page in the wrong queue";
+            else if (atomic_load(&pg->flags) & HF_PAGE_IN_FULL)
+                w = "full page in a class queue";
+            else if (hfi_segment_of_page(pg)->heap != heap)
+                w = "page of another heap";
+            else
+                hfi_page_is_valid(pg, &w);
         }
         if (w == NULL && q->last != prev) w = "queue tail";
         if (w == NULL && hfi_class_size[c] <= HF_DIRECT_MAX) {
@@ -310,12 +321,20 @@ bool hfi_heap_is_valid(const hf_heap *heap, const char **why) {
     }
     for (int k = 0; k < 2 && w == NULL; k++)
         for (const hf_segment *s = heap->segs[k].first; s != NULL && w == NULL; s = s->next)
-            if (s->heap != heap) w = "segment of another heap";
-            else hfi_segment_is_valid(s, &w);
+            if (s->heap != heap)
+                w = "segment of another heap";
+            else
+                hfi_segment_is_valid(s, &w);
     if (w && why) *why = w;
     return w == NULL;
 }
 
-void hfi_heap_fork_prepare(void) { hfi_lock(&heaps_lock); }
-void hfi_heap_fork_parent(void) { hfi_unlock(&heaps_lock); }
-void hfi_heap_fork_child(void) { hfi_lock_init(&heaps_lock); }
+void hfi_heap_fork_prepare(void) {
+    hfi_lock(&heaps_lock);
+}
+void hfi_heap_fork_parent(void) {
+    hfi_unlock(&heaps_lock);
+}
+void hfi_heap_fork_child(void) {
+    hfi_lock_init(&heaps_lock);
+}

@@ -21,13 +21,19 @@ static size_t payload_offset(size_t align) {
     return align;
 }
 
-static size_t span_align(size_t off) { return off >= HF_SEGMENT_SIZE ? off : HF_SEGMENT_SIZE; }
+static size_t span_align(size_t off) {
+    return off >= HF_SEGMENT_SIZE ? off : HF_SEGMENT_SIZE;
+}
 
 static void cache_remove_locked(hf_span *sp) {
-    if (sp->prev) sp->prev->next = sp->next;
-    else cache_first = sp->next;
-    if (sp->next) sp->next->prev = sp->prev;
-    else cache_last = sp->prev;
+    if (sp->prev)
+        sp->prev->next = sp->next;
+    else
+        cache_first = sp->next;
+    if (sp->next)
+        sp->next->prev = sp->prev;
+    else
+        cache_last = sp->prev;
     sp->next = sp->prev = NULL;
     __atomic_store_n(&cache_bytes, cache_bytes - sp->h.map_size, __ATOMIC_RELAXED);
     atomic_fetch_sub_explicit(&hfi_os_stats.cached, sp->h.map_size, memory_order_relaxed);
@@ -176,8 +182,10 @@ void hfi_span_free(hf_span *sp, void *p) {
     hfi_lock(&span_lock);
     sp->prev = NULL;
     sp->next = cache_first;
-    if (cache_first) cache_first->prev = sp;
-    else cache_last = sp;
+    if (cache_first)
+        cache_first->prev = sp;
+    else
+        cache_last = sp;
     cache_first = sp;
     __atomic_store_n(&cache_bytes, cache_bytes + sp->h.map_size, __ATOMIC_RELAXED);
     atomic_fetch_add_explicit(&hfi_os_stats.cached, sp->h.map_size, memory_order_relaxed);
@@ -243,6 +251,12 @@ size_t hfi_span_cache_trim(bool force) {
     return n;
 }
 
-void hfi_span_fork_prepare(void) { hfi_lock(&span_lock); }
-void hfi_span_fork_parent(void) { hfi_unlock(&span_lock); }
-void hfi_span_fork_child(void) { hfi_lock_init(&span_lock); }
+void hfi_span_fork_prepare(void) {
+    hfi_lock(&span_lock);
+}
+void hfi_span_fork_parent(void) {
+    hfi_unlock(&span_lock);
+}
+void hfi_span_fork_child(void) {
+    hfi_lock_init(&span_lock);
+}

@@ -63,9 +63,11 @@ int hfi_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap) {
             while (*s) put(&o, *s++);
             break;
         }
-        case 'c': put(&o, (char)va_arg(ap, int)); break;
+        case 'c':
+            put(&o, (char)va_arg(ap, int));
+            break;
         case 'd': {
-            long long v = size_t_arg ? (long long)va_arg(ap, ptrdiff_t)
+            long long v = size_t_arg   ? (long long)va_arg(ap, ptrdiff_t)
                           : longs >= 2 ? va_arg(ap, long long)
                           : longs == 1 ? va_arg(ap, long)
                                        : va_arg(ap, int);
@@ -86,9 +88,15 @@ int hfi_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap) {
             put(&o, '0'), put(&o, 'x');
             put_unsigned(&o, (uintptr_t)va_arg(ap, void *), 16, width, pad);
             break;
-        case '%': put(&o, '%'); break;
-        case 0: f--; break;
-        default: put(&o, '%'), put(&o, *f); break;
+        case '%':
+            put(&o, '%');
+            break;
+        case 0:
+            f--;
+            break;
+        default:
+            put(&o, '%'), put(&o, *f);
+            break;
         }
     }
     if (n > 0) buf[o.pos < n ? o.pos : n - 1] = 0;
@@ -116,10 +124,23 @@ bool hfi_parse_size(const char *s, long long *result) {
     }
     unsigned shift = 0;
     switch (*s) {
-    case 'k': case 'K': shift = 10; s++; break;
-    case 'm': case 'M': shift = 20; s++; break;
-    case 'g': case 'G': shift = 30; s++; break;
-    default: break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        s++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        s++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        s++;
+        break;
+    default:
+        break;
     }
     if (*s == 'i' || *s == 'I') s++;
     if (*s == 'b' || *s == 'B') s++;

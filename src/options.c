@@ -11,7 +11,8 @@ hf_options hfi_options = {
 
 static void upper(char *dst, const char *src, size_t n) {
     size_t i = 0;
-    for (; src[i] && i + 1 < n; i++) dst[i] = (src[i] >= 'a' && src[i] <= 'z') ? (char)(src[i] - 32) : src[i];
+    for (; src[i] && i + 1 < n; i++)
+        dst[i] = (src[i] >= 'a' && src[i] <= 'z') ? (char)(src[i] - 32) : src[i];
     dst[i] = 0;
 }
 
@@ -45,8 +46,8 @@ void hfi_options_init(void) {
 
 void hfi_options_print(void) {
     char var[64];
-#define HF_OPTION_SHOW(name, def, min, desc)                                                        \
-    upper(var, #name, sizeof var);                                                             \
+#define HF_OPTION_SHOW(name, def, min, desc)                                                       \
+    upper(var, #name, sizeof var);                                                                 \
     hfi_message("option HEAPFORGE_%s = %lld (%s)", var, hfi_options.name, desc);
     HF_OPTION_LIST(HF_OPTION_SHOW)
 #undef HF_OPTION_SHOW

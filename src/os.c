@@ -82,11 +82,15 @@ void *hfi_os_remap(void *p, size_t old_size, size_t new_size, size_t align, bool
     if (r == NULL) return NULL;
     atomic_fetch_add_explicit(&hfi_os_stats.mmaps, 1, memory_order_relaxed);
     if (new_size > old_size) {
-        atomic_fetch_add_explicit(&hfi_os_stats.reserved, new_size - old_size, memory_order_relaxed);
-        atomic_fetch_add_explicit(&hfi_os_stats.committed, new_size - old_size, memory_order_relaxed);
+        atomic_fetch_add_explicit(&hfi_os_stats.reserved, new_size - old_size,
+                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&hfi_os_stats.committed, new_size - old_size,
+                                  memory_order_relaxed);
     } else {
-        atomic_fetch_sub_explicit(&hfi_os_stats.reserved, old_size - new_size, memory_order_relaxed);
-        atomic_fetch_sub_explicit(&hfi_os_stats.committed, old_size - new_size, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&hfi_os_stats.reserved, old_size - new_size,
+                                  memory_order_relaxed);
+        atomic_fetch_sub_explicit(&hfi_os_stats.committed, old_size - new_size,
+                                  memory_order_relaxed);
     }
     return r;
 }
@@ -108,9 +112,12 @@ void hfi_lock(hf_lock *l) {
             return;
         if (spins > 64) hfi_prim_yield();
 #if defined(__x86_64__) || defined(__i386__)
-        else __builtin_ia32_pause();
+        else
+            __builtin_ia32_pause();
 #endif
     }
 }
 
-void hfi_unlock(hf_lock *l) { atomic_store_explicit(&l->v, 0, memory_order_release); }
+void hfi_unlock(hf_lock *l) {
+    atomic_store_explicit(&l->v, 0, memory_order_release);
+}

@@ -75,7 +75,8 @@ static bool list_contains(const hf_block *list, const hf_block *b, uint32_t limi
 
 /* Is b on one of the owner's lists? (Validators and tests; O(blocks).) */
 bool hfi_page_contains_free(hf_page *pg, const hf_block *b) {
-    return list_contains(pg->free, b, pg->reserved) || list_contains(pg->local_free, b, pg->reserved);
+    return list_contains(pg->free, b, pg->reserved) ||
+           list_contains(pg->local_free, b, pg->reserved);
 }
 
 /* The start of the block that contains p, or NULL if p is outside the carved blocks. */
@@ -83,7 +84,7 @@ void *hfi_page_block_start(const hf_page *pg, const void *p) {
     if ((const uint8_t *)p < pg->start || pg->block_size == 0) return NULL;
     size_t off = (size_t)((const uint8_t *)p - pg->start);
     size_t idx = off / pg->block_size;
-    if (idx >= pg->capacity) return NULL;
+    if (idx >= __atomic_load_n(&pg->capacity, __ATOMIC_RELAXED)) return NULL; /* others read */
     return pg->start + idx * pg->block_size;
 }
 
@@ -101,12 +102,18 @@ static bool list_is_valid(const hf_page *pg, const hf_block *list, uint32_t *cou
 bool hfi_page_is_valid(const hf_page *pg, const char **why) {
     const char *w = NULL;
     uint32_t nfree = 0;
-    if (!pg->in_use) w = "page not in use";
-    else if (pg->block_size != hfi_class_size[pg->class_idx]) w = "block size does not match class";
-    else if (pg->capacity > pg->reserved) w = "capacity beyond reserved";
-    else if (!list_is_valid(pg, pg->free, &nfree)) w = "free list corrupt";
-    else if (!list_is_valid(pg, pg->local_free, &nfree)) w = "local free list corrupt";
-    else if (pg->used + nfree > pg->capacity) w = "used + free exceeds capacity";
+    if (!pg->in_use)
+        w = "page not in use";
+    else if (pg->block_size != hfi_class_size[pg->class_idx])
+        w = "block size does not match class";
+    else if (pg->capacity > pg->reserved)
+        w = "capacity beyond reserved";
+    else if (!list_is_valid(pg, pg->free, &nfree))
+        w = "free list corrupt";
+    else if (!list_is_valid(pg, pg->local_free, &nfree))
+        w = "local free list corrupt";
+    else if (pg->used + nfree > pg->capacity)
+        w = "used + free exceeds capacity";
     if (w && why) *why = w;
     return w == NULL;
 }
@@ -114,23 +121,31 @@ bool hfi_page_is_valid(const hf_page *pg, const char **why) {
 void hfi_queue_push_front(hf_page_queue *q, hf_page *pg) {
     pg->prev = NULL;
     pg->next = q->first;
-    if (q->first) q->first->prev = pg;
-    else q->last = pg;
+    if (q->first)
+        q->first->prev = pg;
+    else
+        q->last = pg;
     q->first = pg;
 }
 
 void hfi_queue_push_back(hf_page_queue *q, hf_page *pg) {
     pg->next = NULL;
     pg->prev = q->last;
-    if (q->last) q->last->next = pg;
-    else q->first = pg;
+    if (q->last)
+        q->last->next = pg;
+    else
+        q->first = pg;
     q->last = pg;
 }
 
 void hfi_queue_remove(hf_page_queue *q, hf_page *pg) {
-    if (pg->prev) pg->prev->next = pg->next;
-    else q->first = pg->next;
-    if (pg->next) pg->next->prev = pg->prev;
-    else q->last = pg->prev;
+    if (pg->prev)
+        pg->prev->next = pg->next;
+    else
+        q->first = pg->next;
+    if (pg->next)
+        pg->next->prev = pg->prev;
+    else
+        q->last = pg->prev;
     pg->next = pg->prev = NULL;
 }

@@ -23,24 +23,32 @@ static atomic_size_t abandoned_count;
 static void list_push_front(hf_segment_list *l, hf_segment *s) {
     s->prev = NULL;
     s->next = l->first;
-    if (l->first) l->first->prev = s;
-    else l->last = s;
+    if (l->first)
+        l->first->prev = s;
+    else
+        l->last = s;
     l->first = s;
 }
 
 static void list_push_back(hf_segment_list *l, hf_segment *s) {
     s->next = NULL;
     s->prev = l->last;
-    if (l->last) l->last->next = s;
-    else l->first = s;
+    if (l->last)
+        l->last->next = s;
+    else
+        l->first = s;
     l->last = s;
 }
 
 static void list_remove(hf_segment_list *l, hf_segment *s) {
-    if (s->prev) s->prev->next = s->next;
-    else l->first = s->next;
-    if (s->next) s->next->prev = s->prev;
-    else l->last = s->prev;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        l->first = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        l->last = s->prev;
     s->next = s->prev = NULL;
 }
 
@@ -129,8 +137,10 @@ static void segment_release(hf_heap *heap, hf_segment *s) {
         list_push_front(&cache, s);
         __atomic_store_n(&cache_count, cache_count + 1, __ATOMIC_RELAXED);
         atomic_fetch_add_explicit(&hfi_os_stats.cached, HF_SEGMENT_SIZE, memory_order_relaxed);
-        if (hfi_options.purge_delay == 0) cache_purge_locked(now, true);
-        else cache_purge_locked(now, false);
+        if (hfi_options.purge_delay == 0)
+            cache_purge_locked(now, true);
+        else
+            cache_purge_locked(now, false);
         s = NULL;
     }
     hfi_unlock(&cache_lock);
@@ -316,8 +326,10 @@ bool hfi_segment_reclaim(hf_heap *heap) {
     s->heap = heap;
     atomic_store_explicit(&s->h.owner, (uintptr_t)heap, memory_order_release);
     hf_segment_list *l = heap_list(heap, s);
-    if (s->free_mask) list_push_front(l, s);
-    else list_push_back(l, s);
+    if (s->free_mask)
+        list_push_front(l, s);
+    else
+        list_push_back(l, s);
     if (s->purge_mask) {
         if (heap->next_purge == 0 || s->purge_at < heap->next_purge) heap->next_purge = s->purge_at;
     }
@@ -334,14 +346,19 @@ bool hfi_segment_reclaim(hf_heap *heap) {
 bool hfi_segment_is_valid(const hf_segment *s, const char **why) {
     const char *w = NULL;
     unsigned used = 0;
-    if (s->h.cookie != ((uintptr_t)s ^ hfi_secret)) w = "segment cookie";
-    else if (s->h.kind != HF_SEG_SMALL && s->h.kind != HF_SEG_MEDIUM) w = "segment kind";
-    else if (((uintptr_t)s & HF_SEGMENT_MASK) != 0) w = "segment alignment";
-    else if (hfi_header_of(s) != &s->h) w = "segment not in the page map";
+    if (s->h.cookie != ((uintptr_t)s ^ hfi_secret))
+        w = "segment cookie";
+    else if (s->h.kind != HF_SEG_SMALL && s->h.kind != HF_SEG_MEDIUM)
+        w = "segment kind";
+    else if (((uintptr_t)s & HF_SEGMENT_MASK) != 0)
+        w = "segment alignment";
+    else if (hfi_header_of(s) != &s->h)
+        w = "segment not in the page map";
     for (unsigned i = 0; w == NULL && i < s->h.page_count; i++) {
         const hf_page *pg = &s->pages[i];
         bool slot_free = (s->free_mask >> i) & 1;
-        if (slot_free == (bool)pg->in_use) w = "free mask disagrees with page";
+        if (slot_free == (bool)pg->in_use)
+            w = "free mask disagrees with page";
         else if (pg->in_use) {
             used++;
             if (!hfi_page_is_valid(pg, &w)) break;

@@ -32,8 +32,10 @@ static const char *human(char *buf, size_t n, size_t bytes) {
         whole /= 1024;
         u++;
     }
-    if (u == 0) hfi_snprintf(buf, n, "%zu B", bytes);
-    else hfi_snprintf(buf, n, "%zu.%zu %s", whole, tenth, units[u]);
+    if (u == 0)
+        hfi_snprintf(buf, n, "%zu B", bytes);
+    else
+        hfi_snprintf(buf, n, "%zu.%zu %s", whole, tenth, units[u]);
     return buf;
 }
 
@@ -65,7 +67,9 @@ void hfi_stats_print_fd(int fd) {
     hfi_stats_lines(line_to_fd, NULL);
 }
 
-static void line_to_file(void *ctx, const char *line) { fprintf((FILE *)ctx, "%s\n", line); }
+static void line_to_file(void *ctx, const char *line) {
+    fprintf((FILE *)ctx, "%s\n", line);
+}
 
 HF_API void hf_stats_print(FILE *out) {
     if (out == NULL) out = stderr;

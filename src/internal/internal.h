@@ -20,15 +20,21 @@
 #define HF_DEBUG 0
 #endif
 /* Assertions in levels: 1 API misuse, 2 internal invariants, 3 expensive validators. */
-#define hf_assert_level(lvl, cond)                                                           \
-    do {                                                                                     \
-        if (HF_DEBUG >= (lvl) && !(cond)) hfi_assert_fail(#cond, __FILE__, __LINE__);        \
+#define hf_assert_level(lvl, cond)                                                                 \
+    do {                                                                                           \
+        if (HF_DEBUG >= (lvl) && !(cond)) hfi_assert_fail(#cond, __FILE__, __LINE__);              \
     } while (0)
 #define hf_assert(cond) hf_assert_level(2, cond)
 
-static inline uintptr_t hf_align_up(uintptr_t x, uintptr_t a) { return (x + a - 1) & ~(a - 1); }
-static inline uintptr_t hf_align_down(uintptr_t x, uintptr_t a) { return x & ~(a - 1); }
-static inline bool hf_is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+static inline uintptr_t hf_align_up(uintptr_t x, uintptr_t a) {
+    return (x + a - 1) & ~(a - 1);
+}
+static inline uintptr_t hf_align_down(uintptr_t x, uintptr_t a) {
+    return x & ~(a - 1);
+}
+static inline bool hf_is_pow2(size_t x) {
+    return x != 0 && (x & (x - 1)) == 0;
+}
 
 /* ---- prim/linux.c: the only file that makes system calls ------------------------------ */
 void *hfi_prim_mmap(void *hint, size_t size, bool reserve_only);
@@ -52,12 +58,13 @@ bool hfi_parse_size(const char *s, long long *result);
 /* ---- options.c ------------------------------------------------------------------------- */
 /* X(name, default, minimum, description). Read from HEAPFORGE_<NAME> (upper case); sizes take
  * K/M/G suffixes. */
-#define HF_OPTION_LIST(X)                                                                       \
-    X(purge_delay, 10, -1, "ms an empty page waits before it is returned to the OS (-1 never)") \
-    X(huge_threshold, 32LL << 20, HF_MEDIUM_MAX, "blocks this large or larger are unmapped on free") \
-    X(segment_cache, 4, 0, "empty 4 MiB segments kept mapped for reuse")                      \
-    X(span_cache, 256LL << 20, 0, "bytes of freed large blocks kept mapped for reuse")        \
-    X(verbose, 0, 0, "1: print the options in effect at start-up")                            \
+#define HF_OPTION_LIST(X)                                                                          \
+    X(purge_delay, 10, -1, "ms an empty page waits before it is returned to the OS (-1 never)")    \
+    X(huge_threshold, 32LL << 20, HF_MEDIUM_MAX,                                                   \
+      "blocks this large or larger are unmapped on free")                                          \
+    X(segment_cache, 4, 0, "empty 4 MiB segments kept mapped for reuse")                           \
+    X(span_cache, 256LL << 20, 0, "bytes of freed large blocks kept mapped for reuse")             \
+    X(verbose, 0, 0, "1: print the options in effect at start-up")                                 \
     X(stats, 0, 0, "1: print statistics to stderr at exit")
 
 typedef struct hf_options {
@@ -70,7 +77,8 @@ void hfi_options_init(void);
 void hfi_options_print(void);
 
 /* ---- report.c: the one cold reporter ---------------------------------------------------- */
-HF_COLD __attribute__((noreturn)) void hfi_assert_fail(const char *cond, const char *file, int line);
+HF_COLD __attribute__((noreturn)) void hfi_assert_fail(const char *cond, const char *file,
+                                                       int line);
 HF_COLD void hfi_report_error(const char *what, const void *p, size_t size);
 HF_COLD void hfi_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void hfi_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -88,7 +96,9 @@ void *hfi_os_remap(void *p, size_t old_size, size_t new_size, size_t align, bool
 uint64_t hfi_now_ms(void);
 void hfi_lock(hf_lock *l);
 void hfi_unlock(hf_lock *l);
-static inline void hfi_lock_init(hf_lock *l) { atomic_store(&l->v, 0); }
+static inline void hfi_lock_init(hf_lock *l) {
+    atomic_store(&l->v, 0);
+}
 
 /* ---- pagemap.c: one byte per segment-sized unit of the address space -------------------- */
 extern _Atomic(uint8_t) hfi_pagemap[HF_PAGEMAP_COUNT];
@@ -101,8 +111,7 @@ static inline bool hfi_pagemap_has_header(const void *p) {
            atomic_load_explicit(&hfi_pagemap[idx], memory_order_relaxed) == HF_MAP_HEADER;
 }
 static inline hf_header *hfi_header_of(const void *p) {
-    if (HF_LIKELY(hfi_pagemap_has_header(p)))
-        return (hf_header *)((uintptr_t)p & ~HF_SEGMENT_MASK);
+    if (HF_LIKELY(hfi_pagemap_has_header(p))) return (hf_header *)((uintptr_t)p & ~HF_SEGMENT_MASK);
     return NULL;
 }
 hf_header *hfi_header_of_slow(const void *p);
@@ -197,6 +206,8 @@ void hfi_process_init(void);
 
 static inline void hfi_set_enomem(void);
 #include <errno.h>
-static inline void hfi_set_enomem(void) { errno = ENOMEM; }
+static inline void hfi_set_enomem(void) {
+    errno = ENOMEM;
+}
 
 #endif

@@ -15,41 +15,41 @@
 #include <stdint.h>
 
 /* ---- geometry -------------------------------------------------------------------------- */
-#define HF_OS_PAGE_SIZE       4096UL
-#define HF_SEGMENT_SHIFT      22 /* 4 MiB segments */
-#define HF_SEGMENT_SIZE       ((size_t)1 << HF_SEGMENT_SHIFT)
-#define HF_SEGMENT_MASK       (HF_SEGMENT_SIZE - 1)
-#define HF_SMALL_PAGE_SHIFT   16 /* 64 KiB pages for blocks up to HF_SMALL_MAX */
-#define HF_MEDIUM_PAGE_SHIFT  19 /* 512 KiB pages for blocks up to HF_MEDIUM_MAX */
-#define HF_MAX_PAGES          (HF_SEGMENT_SIZE >> HF_SMALL_PAGE_SHIFT)
-#define HF_SEGMENT_HEADER     (2 * HF_OS_PAGE_SIZE) /* header + page table; page 0 starts here */
-#define HF_SPAN_HEADER        HF_OS_PAGE_SIZE       /* a span's payload starts one OS page in */
-#define HF_ADDRESS_BITS       47
-#define HF_PAGEMAP_COUNT      ((size_t)1 << (HF_ADDRESS_BITS - HF_SEGMENT_SHIFT))
+#define HF_OS_PAGE_SIZE      4096UL
+#define HF_SEGMENT_SHIFT     22 /* 4 MiB segments */
+#define HF_SEGMENT_SIZE      ((size_t)1 << HF_SEGMENT_SHIFT)
+#define HF_SEGMENT_MASK      (HF_SEGMENT_SIZE - 1)
+#define HF_SMALL_PAGE_SHIFT  16 /* 64 KiB pages for blocks up to HF_SMALL_MAX */
+#define HF_MEDIUM_PAGE_SHIFT 19 /* 512 KiB pages for blocks up to HF_MEDIUM_MAX */
+#define HF_MAX_PAGES         (HF_SEGMENT_SIZE >> HF_SMALL_PAGE_SHIFT)
+#define HF_SEGMENT_HEADER    (2 * HF_OS_PAGE_SIZE) /* header + page table; page 0 starts here */
+#define HF_SPAN_HEADER       HF_OS_PAGE_SIZE       /* a span's payload starts one OS page in */
+#define HF_ADDRESS_BITS      47
+#define HF_PAGEMAP_COUNT     ((size_t)1 << (HF_ADDRESS_BITS - HF_SEGMENT_SHIFT))
 
 /* ---- size classes ---------------------------------------------------------------------- */
 /* 16-byte steps up to 128, then four classes per doubling (12.5-25% apart) up to 128 KiB. */
-#define HF_ALIGNMENT          16
-#define HF_SMALL_MAX          8192              /* largest block on a 64 KiB page */
-#define HF_MEDIUM_MAX         (128 * 1024)      /* largest block on a page; above: spans */
-#define HF_CLASS_COUNT        48
-#define HF_DIRECT_MAX         1024              /* sizes served by the direct table */
-#define HF_DIRECT_COUNT       (HF_DIRECT_MAX / 16 + 1)
-#define HF_EXTEND_BYTES       4096              /* a fresh page is carved this much at a time */
+#define HF_ALIGNMENT    16
+#define HF_SMALL_MAX    8192         /* largest block on a 64 KiB page */
+#define HF_MEDIUM_MAX   (128 * 1024) /* largest block on a page; above: spans */
+#define HF_CLASS_COUNT  48
+#define HF_DIRECT_MAX   1024 /* sizes served by the direct table */
+#define HF_DIRECT_COUNT (HF_DIRECT_MAX / 16 + 1)
+#define HF_EXTEND_BYTES 4096 /* a fresh page is carved this much at a time */
 
 /* ---- page map values ------------------------------------------------------------------- */
-#define HF_MAP_NONE           0 /* not ours */
-#define HF_MAP_HEADER         1 /* a header (segment or span) starts at this unit's base */
-#define HF_MAP_TAIL           2 /* inside a span whose header is in a lower unit */
+#define HF_MAP_NONE   0 /* not ours */
+#define HF_MAP_HEADER 1 /* a header (segment or span) starts at this unit's base */
+#define HF_MAP_TAIL   2 /* inside a span whose header is in a lower unit */
 
 /* ---- owners and kinds ------------------------------------------------------------------ */
-#define HF_OWNER_NONE         ((uintptr_t)1) /* spans and cached segments: no thread owns them */
+#define HF_OWNER_NONE ((uintptr_t)1) /* spans and cached segments: no thread owns them */
 enum hf_segment_kind { HF_SEG_SMALL = 1, HF_SEG_MEDIUM = 2, HF_SEG_SPAN = 3, HF_SEG_FREE = 4 };
 enum hf_span_state { HF_SPAN_LIVE = 1, HF_SPAN_CACHED = 2 };
 
 /* Page flags, tested together on the free fast path. */
-#define HF_PAGE_IN_FULL       0x01 /* page sits in the heap's full queue */
-#define HF_PAGE_HAS_ALIGNED   0x02 /* page holds interior (aligned) pointers */
+#define HF_PAGE_IN_FULL     0x01 /* page sits in the heap's full queue */
+#define HF_PAGE_HAS_ALIGNED 0x02 /* page holds interior (aligned) pointers */
 
 /* A free block. `mark` is written on free (block address ^ process secret) so that a second
  * free of the same block is noticed with one compare; malloc clears it. */
@@ -70,29 +70,29 @@ typedef struct hf_page {
     hf_block *local_free;
     _Atomic(hf_block *) thread_free;
     uint32_t used;
-    uint32_t capacity;   /* blocks carved so far (fresh pages are carved lazily) */
-    uint32_t reserved;   /* blocks that fit on the page */
+    uint32_t capacity; /* blocks carved so far (fresh pages are carved lazily) */
+    uint32_t reserved; /* blocks that fit on the page */
     uint32_t block_size;
-    uint32_t block_inv;  /* ceil(2^32 / block_size): offset -> index without a divide */
+    uint32_t block_inv; /* ceil(2^32 / block_size): offset -> index without a divide */
     uint8_t class_idx;
     _Atomic(uint8_t) flags; /* HF_PAGE_*; atomic because other threads test HAS_ALIGNED */
-    uint8_t in_use;      /* assigned to a class */
-    uint8_t free_is_zero;/* every block on `free` is zero past its first two words */
-    uint8_t fresh_zero;  /* the uncarved rest of the page is zero (fresh or purged memory) */
+    uint8_t in_use;         /* assigned to a class */
+    uint8_t free_is_zero;   /* every block on `free` is zero past its first two words */
+    uint8_t fresh_zero;     /* the uncarved rest of the page is zero (fresh or purged memory) */
     uint8_t *start;
     struct hf_page *next, *prev; /* heap queue links */
 } hf_page;
 
 /* Fields every header starts with: the free path reads them before it knows the kind. */
 typedef struct hf_header {
-    uintptr_t cookie;          /* (uintptr_t)header ^ hfi_secret: proves the header is ours */
-    _Atomic(uintptr_t) owner;  /* owning heap, 0 while abandoned, HF_OWNER_NONE for spans */
-    uint8_t kind;              /* enum hf_segment_kind */
-    uint8_t page_shift;        /* small and medium segments */
+    uintptr_t cookie;         /* (uintptr_t)header ^ hfi_secret: proves the header is ours */
+    _Atomic(uintptr_t) owner; /* owning heap, 0 while abandoned, HF_OWNER_NONE for spans */
+    uint8_t kind;             /* enum hf_segment_kind */
+    uint8_t page_shift;       /* small and medium segments */
     uint8_t page_count;
     uint8_t pages_used;
     _Atomic(int) remote_pending; /* a remote free hit a page that may be in the full queue */
-    void *map_base;            /* start of the OS mapping (equal to the header, or below) */
+    void *map_base;              /* start of the OS mapping (equal to the header, or below) */
     size_t map_size;
 } hf_header;
 
@@ -100,12 +100,12 @@ typedef struct hf_segment {
     hf_header h;
     struct hf_segment *next, *prev; /* heap list, abandoned list or cache */
     struct hf_heap *heap;
-    uint64_t free_mask;   /* page slots not assigned to a class */
-    uint64_t dirty_mask;  /* page slots touched since their last purge */
-    uint64_t purge_mask;  /* free, dirty slots waiting for their purge */
-    uint64_t purge_at;    /* when purge_mask is due (ms since start) */
-    uint64_t cached_at;   /* when the segment entered the cache (ms) */
-    int purged;           /* cached and purged */
+    uint64_t free_mask;  /* page slots not assigned to a class */
+    uint64_t dirty_mask; /* page slots touched since their last purge */
+    uint64_t purge_mask; /* free, dirty slots waiting for their purge */
+    uint64_t purge_at;   /* when purge_mask is due (ms since start) */
+    uint64_t cached_at;  /* when the segment entered the cache (ms) */
+    int purged;          /* cached and purged */
     hf_page pages[HF_MAX_PAGES];
 } hf_segment;
 
@@ -113,11 +113,11 @@ typedef struct hf_segment {
 typedef struct hf_span {
     hf_header h;
     struct hf_span *next, *prev; /* cache links */
-    uint8_t state;        /* enum hf_span_state */
-    uint8_t is_huge;      /* at or above the huge threshold: unmapped on free, never cached */
-    uint8_t is_zero;      /* payload untouched since mapped or purged */
-    uint8_t *user;        /* the pointer handed out */
-    size_t dirty;         /* payload bytes that may be resident */
+    uint8_t state;               /* enum hf_span_state */
+    uint8_t is_huge; /* at or above the huge threshold: unmapped on free, never cached */
+    uint8_t is_zero; /* payload untouched since mapped or purged */
+    uint8_t *user;   /* the pointer handed out */
+    size_t dirty;    /* payload bytes that may be resident */
     uint64_t cached_at;
 } hf_span;
 
@@ -135,8 +135,8 @@ typedef struct hf_heap {
     hf_page *direct[HF_DIRECT_COUNT];
     hf_page_queue queues[HF_CLASS_COUNT];
     hf_page_queue full;
-    hf_segment_list segs[2];   /* owned small [0] and medium [1] segments; full ones last */
-    uint64_t next_purge;       /* earliest purge due among them (0: none) */
+    hf_segment_list segs[2]; /* owned small [0] and medium [1] segments; full ones last */
+    uint64_t next_purge;     /* earliest purge due among them (0: none) */
     uint64_t slow_calls;
     struct hf_heap *next_heap, *prev_heap; /* process list of live heaps */
     int is_main;

@@ -9,33 +9,57 @@
 
 #define HF_EXPORT __attribute__((visibility("default")))
 
-HF_EXPORT void *malloc(size_t n) { return hf_malloc(n); }
-HF_EXPORT void free(void *p) { hf_free(p); }
-HF_EXPORT void *calloc(size_t count, size_t size) { return hf_calloc(count, size); }
-HF_EXPORT void *realloc(void *p, size_t n) { return hf_realloc(p, n); }
+HF_EXPORT void *malloc(size_t n) {
+    return hf_malloc(n);
+}
+HF_EXPORT void free(void *p) {
+    hf_free(p);
+}
+HF_EXPORT void *calloc(size_t count, size_t size) {
+    return hf_calloc(count, size);
+}
+HF_EXPORT void *realloc(void *p, size_t n) {
+    return hf_realloc(p, n);
+}
 HF_EXPORT void *reallocarray(void *p, size_t count, size_t size) {
     return hf_reallocarray(p, count, size);
 }
-HF_EXPORT void *aligned_alloc(size_t align, size_t n) { return hf_aligned_alloc(align, n); }
+HF_EXPORT void *aligned_alloc(size_t align, size_t n) {
+    return hf_aligned_alloc(align, n);
+}
 HF_EXPORT int posix_memalign(void **out, size_t align, size_t n) {
     return hf_posix_memalign(out, align, n);
 }
-HF_EXPORT void *memalign(size_t align, size_t n) { return hf_memalign(align, n); }
-HF_EXPORT void *valloc(size_t n) { return hf_valloc(n); }
-HF_EXPORT void *pvalloc(size_t n) { return hf_pvalloc(n); }
-HF_EXPORT size_t malloc_usable_size(void *p) { return hf_usable_size(p); }
+HF_EXPORT void *memalign(size_t align, size_t n) {
+    return hf_memalign(align, n);
+}
+HF_EXPORT void *valloc(size_t n) {
+    return hf_valloc(n);
+}
+HF_EXPORT void *pvalloc(size_t n) {
+    return hf_pvalloc(n);
+}
+HF_EXPORT size_t malloc_usable_size(void *p) {
+    return hf_usable_size(p);
+}
 HF_EXPORT void cfree(void *p);
-HF_EXPORT void cfree(void *p) { hf_free(p); }
+HF_EXPORT void cfree(void *p) {
+    hf_free(p);
+}
 
 /* C23 (not yet in this glibc's headers). */
 HF_EXPORT void free_sized(void *p, size_t size);
 HF_EXPORT void free_aligned_sized(void *p, size_t align, size_t size);
-HF_EXPORT void free_sized(void *p, size_t size) { hf_free_sized(p, size); }
+HF_EXPORT void free_sized(void *p, size_t size) {
+    hf_free_sized(p, size);
+}
 HF_EXPORT void free_aligned_sized(void *p, size_t align, size_t size) {
     hf_free_aligned_sized(p, align, size);
 }
 
-HF_EXPORT int malloc_trim(size_t pad) { return hf_trim(pad); }
+HF_EXPORT int malloc_trim(size_t pad) {
+    return hf_trim(pad);
+}
 
 HF_EXPORT int mallopt(int param, int value) {
     (void)param;
@@ -57,7 +81,9 @@ HF_EXPORT struct mallinfo2 mallinfo2(void) {
     return m;
 }
 
-static int clamp_int(size_t v) { return v > 0x7fffffff ? 0x7fffffff : (int)v; }
+static int clamp_int(size_t v) {
+    return v > 0x7fffffff ? 0x7fffffff : (int)v;
+}
 
 HF_EXPORT struct mallinfo mallinfo(void) {
     struct mallinfo2 m2 = mallinfo2();
@@ -71,7 +97,9 @@ HF_EXPORT struct mallinfo mallinfo(void) {
     return m;
 }
 
-HF_EXPORT void malloc_stats(void) { hf_stats_print(stderr); }
+HF_EXPORT void malloc_stats(void) {
+    hf_stats_print(stderr);
+}
 
 /* glibc's XML shape, with heapforge's figures. */
 HF_EXPORT int malloc_info(int options, FILE *out) {

@@ -38,9 +38,9 @@ bool hfi_prim_purge(void *p, size_t size) {
  * target nor room after p it fails and returns NULL. */
 void *hfi_prim_mremap(void *p, size_t old_size, size_t new_size, void *fixed_target) {
     int saved = errno;
-    void *r = fixed_target ? mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED,
-                                    fixed_target)
-                           : mremap(p, old_size, new_size, 0);
+    void *r = fixed_target
+                  ? mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, fixed_target)
+                  : mremap(p, old_size, new_size, 0);
     errno = saved;
     return r == MAP_FAILED ? NULL : r;
 }
@@ -83,7 +83,9 @@ uint64_t hfi_prim_random_seed(void) {
     return x;
 }
 
-void hfi_prim_yield(void) { sched_yield(); }
+void hfi_prim_yield(void) {
+    sched_yield();
+}
 
 size_t hfi_prim_rss_bytes(void) {
     int saved = errno;

@@ -95,8 +95,9 @@ static void test_heap_random(void) {
             }
         } else {
             unsigned r = (unsigned)(test_rand(&seed) % 100);
-            size_t n = r < 80 ? test_rand(&seed) % 256 : r < 98 ? test_rand(&seed) % 20000
-                                                             : test_rand(&seed) % 300000;
+            size_t n = r < 80   ? test_rand(&seed) % 256
+                       : r < 98 ? test_rand(&seed) % 20000
+                                : test_rand(&seed) % 300000;
             live[k] = hf_malloc(n);
             CHECK(live[k] != NULL);
             CHECK(((uintptr_t)live[k] & 15) == 0);
@@ -116,7 +117,7 @@ static void test_heap_random(void) {
 }
 
 static void test_pagemap(void) {
-    int on_stack;
+    int on_stack = 0;
     CHECK(hfi_header_of(&on_stack) == NULL);
     CHECK(!hf_owns(&on_stack));
     void *small = hf_malloc(100), *medium = hf_malloc(20000), *large = hf_malloc(1 << 20);
