@@ -27,6 +27,7 @@ void *hfi_malloc_aligned(size_t align, size_t n, bool zero) {
         if (a != p) {
             hf_page *pg = hfi_page_of((hf_segment *)hfi_header_of(p), p);
             atomic_fetch_or_explicit(&pg->flags, HF_PAGE_HAS_ALIGNED, memory_order_relaxed);
+            pg->free_limit = 0; /* frees of this page take the generic path */
         }
         return a;
     }

@@ -10,9 +10,9 @@ static inline uintptr_t free_mark(const hf_block *b) {
     return (uintptr_t)b ^ hfi_secret;
 }
 
-/* Index of the block at offset `off` of a page, or an index that fails `idx * bs == off`. */
-static inline uint64_t block_index(const hf_page *pg, uintptr_t off) {
-    return ((uint64_t)off * pg->block_inv) >> 32;
+/* Is off (< 2^32) a multiple of the page's block size? One multiply, no divide. */
+static inline bool is_block_offset(const hf_page *pg, uintptr_t off) {
+    return (uint64_t)(uint32_t)off * pg->div_magic < pg->div_magic;
 }
 
 HF_API void hf_free(void *p) {
@@ -25,10 +25,9 @@ HF_API void hf_free(void *p) {
     if (HF_LIKELY(atomic_load_explicit(&h->owner, memory_order_relaxed) == (uintptr_t)heap)) {
         hf_page *pg = hfi_page_of((hf_segment *)h, p);
         uintptr_t off = (uintptr_t)p - (uintptr_t)pg->start;
-        uint64_t idx = block_index(pg, off);
         hf_block *b = p;
-        if (HF_LIKELY(idx < pg->capacity && idx * pg->block_size == off &&
-                      atomic_load_explicit(&pg->flags, memory_order_relaxed) == 0 &&
+        /* free_limit is 0 while the page is full or holds aligned blocks: those go generic. */
+        if (HF_LIKELY(off < pg->free_limit && is_block_offset(pg, off) &&
                       b->mark != free_mark(b))) {
             b->next = pg->local_free;
             b->mark = free_mark(b);
@@ -74,9 +73,8 @@ HF_NOINLINE void hfi_free_generic(hf_header *h, void *p, size_t expected_size) {
     /* capacity is the owner's to change; another thread checks against reserved. */
     uint32_t limit = local ? __atomic_load_n(&pg->capacity, __ATOMIC_RELAXED) : pg->reserved;
     uintptr_t off = (uintptr_t)p - (uintptr_t)pg->start;
-    uint64_t idx = block_index(pg, off);
     hf_block *b = p;
-    if (!(idx < limit && idx * bs == off)) {
+    if (!(off < (uint64_t)limit * bs && is_block_offset(pg, off))) {
         b = NULL;
         if (atomic_load_explicit(&pg->flags, memory_order_relaxed) & HF_PAGE_HAS_ALIGNED) {
             b = hfi_page_block_start(pg, p);

@@ -120,12 +120,14 @@ void hfi_heap_foreach(void (*fn)(hf_heap *, void *), void *arg) {
 static void move_to_full(hf_heap *heap, hf_page *pg) {
     hfi_queue_remove(&heap->queues[pg->class_idx], pg);
     atomic_fetch_or_explicit(&pg->flags, HF_PAGE_IN_FULL, memory_order_relaxed);
+    pg->free_limit = 0;
     hfi_queue_push_back(&heap->full, pg);
 }
 
 void hfi_heap_page_unfull(hf_heap *heap, hf_page *pg) {
     hfi_queue_remove(&heap->full, pg);
     atomic_fetch_and_explicit(&pg->flags, (uint8_t)~HF_PAGE_IN_FULL, memory_order_relaxed);
+    hfi_page_update_limit(pg);
     hf_page_queue *q = &heap->queues[pg->class_idx];
     hfi_queue_push_back(q, pg);
     if (q->first == pg) set_direct(heap, pg->class_idx);
@@ -150,6 +152,7 @@ void hfi_heap_page_retire(hf_heap *heap, hf_page *pg) {
 bool hfi_heap_adopt_page(hf_heap *heap, hf_page *pg) {
     atomic_store_explicit(&pg->flags, atomic_load(&pg->flags) & HF_PAGE_HAS_ALIGNED,
                           memory_order_relaxed);
+    hfi_page_update_limit(pg);
     pg->next = pg->prev = NULL;
     hfi_page_collect(pg);
     if (pg->used == 0) {
@@ -158,6 +161,7 @@ bool hfi_heap_adopt_page(hf_heap *heap, hf_page *pg) {
     }
     if (pg->free == NULL && pg->local_free == NULL && pg->capacity == pg->reserved) {
         atomic_fetch_or_explicit(&pg->flags, HF_PAGE_IN_FULL, memory_order_relaxed);
+        pg->free_limit = 0;
         hfi_queue_push_back(&heap->full, pg);
         return false;
     }
@@ -200,7 +204,8 @@ static void maybe_purge(hf_heap *heap) {
 static hf_page *find_page(hf_heap *heap, unsigned c) {
     maybe_purge(heap);
     hf_page_queue *q = &heap->queues[c];
-    for (int round = 0; round < 2; round++) {
+    bool revived = false;
+    for (;;) {
         hf_page *pg = q->first;
         while (pg != NULL) {
             hf_page *next = pg->next;
@@ -216,7 +221,13 @@ static hf_page *find_page(hf_heap *heap, unsigned c) {
             move_to_full(heap, pg);
             pg = next;
         }
-        if (round == 0 && !revive_full(heap)) break;
+        /* Before taking a fresh page: pages that other threads freed into, then the pages of
+         * exited threads' segments, one segment at a time. */
+        if (!revived) {
+            revived = true;
+            if (revive_full(heap)) continue;
+        }
+        if (!hfi_segment_reclaim(heap)) break;
     }
     hf_page *pg = hfi_segment_page_alloc(heap, c);
     if (pg == NULL) {

@@ -100,7 +100,10 @@ static hf_span *cache_take(size_t need) {
     unmap_list(expired);
     if (sp == NULL) return NULL;
     size_t size = sp->h.map_size;
-    if (size > 2 * need || size < need) {
+    /* A bigger span is used as it is when the excess is at most one segment or the request
+     * itself: its pages are warm, and a buffer that grows by realloc then grows in place. */
+    bool too_big = size - need > need && size - need > HF_SEGMENT_SIZE;
+    if (too_big || size < need) {
         hf_span *r = hfi_os_remap(sp, size, need, HF_SEGMENT_SIZE, size < need);
         if (r == NULL) {
             span_unmap(sp);

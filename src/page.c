@@ -20,7 +20,8 @@ void hfi_page_init(hf_page *pg, uint8_t *start, size_t area, unsigned class_idx,
     __atomic_store_n(&pg->capacity, 0, __ATOMIC_RELAXED); /* others read it (free.c) */
     pg->reserved = (uint32_t)(area / bs);
     pg->block_size = bs;
-    pg->block_inv = (uint32_t)((((uint64_t)1 << 32) + bs - 1) / bs);
+    pg->div_magic = 1u + UINT64_MAX / bs;
+    pg->free_limit = 0;
     pg->class_idx = (uint8_t)class_idx;
     pg->flags = 0;
     pg->in_use = 1;
@@ -45,7 +46,14 @@ bool hfi_page_extend(hf_page *pg) {
     pg->free = (hf_block *)first;
     __atomic_store_n(&pg->capacity, pg->capacity + n, __ATOMIC_RELAXED);
     pg->free_is_zero = pg->fresh_zero;
+    hfi_page_update_limit(pg);
     return true;
+}
+
+/* Recompute the fast-free bound after capacity or flags changed (owner only). */
+void hfi_page_update_limit(hf_page *pg) {
+    bool plain = atomic_load_explicit(&pg->flags, memory_order_relaxed) == 0;
+    pg->free_limit = plain ? pg->capacity * pg->block_size : 0;
 }
 
 /* Move other threads' frees and our own onto the free list (when it is empty). */

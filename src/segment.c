@@ -9,6 +9,9 @@
 
 #include <string.h>
 
+_Static_assert(sizeof(hf_segment) <= HF_SEGMENT_HEADER, "segment header overflows page 0");
+_Static_assert(sizeof(hf_span) <= HF_SPAN_HEADER, "span header overflows its page");
+
 uintptr_t hfi_secret;
 
 static hf_lock cache_lock;
@@ -204,20 +207,11 @@ hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx) {
     int kind = hfi_class_size[class_idx] <= HF_SMALL_MAX ? HF_SEG_SMALL : HF_SEG_MEDIUM;
     hf_segment_list *l = &heap->segs[kind - 1];
     hf_segment *s = l->first;
-    if (s == NULL || s->free_mask == 0) {
-        s = NULL;
-        while (hfi_segment_reclaim(heap)) {
-            if (l->first && l->first->free_mask) {
-                s = l->first;
-                break;
-            }
-        }
-        if (s == NULL) {
-            s = cache_take();
-            if (s == NULL) s = segment_fresh();
-            if (s == NULL) return NULL;
-            segment_setup(heap, s, kind);
-        }
+    if (s == NULL || s->free_mask == 0) { /* the heap reclaimed abandoned segments first */
+        s = cache_take();
+        if (s == NULL) s = segment_fresh();
+        if (s == NULL) return NULL;
+        segment_setup(heap, s, kind);
     }
     unsigned i = (unsigned)__builtin_ctzll(s->free_mask);
     s->free_mask &= ~(1ull << i);
@@ -245,6 +239,7 @@ void hfi_segment_page_free(hf_heap *heap, hf_page *pg) {
     __atomic_store_n(&pg->capacity, 0, __ATOMIC_RELAXED);
     pg->free = pg->local_free = NULL;
     atomic_store_explicit(&pg->flags, 0, memory_order_relaxed);
+    pg->free_limit = 0;
     bool was_full = s->free_mask == 0;
     s->free_mask |= 1ull << i;
     s->h.pages_used--;

@@ -8,6 +8,11 @@
 #include "heapforge.h"
 #include <stdbool.h>
 #include <stdarg.h>
+#include <errno.h>
+
+/* Everything declared below is internal: hidden, so the compiler addresses globals directly
+ * instead of through the GOT. */
+#pragma GCC visibility push(hidden)
 
 #define HF_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define HF_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -122,7 +127,7 @@ static inline unsigned hfi_class_of(size_t n) {
     if (n <= 128) return n <= 16 ? 0 : (unsigned)((n + 15) >> 4) - 1;
     size_t m = n - 1;
     unsigned b = 63u - (unsigned)__builtin_clzll(m); /* 2^b <= m < 2^(b+1), b >= 7 */
-    return 8u + (b - 7u) * 4u + (unsigned)((m >> (b - 2)) & 3u);
+    return 8u + (b - 7u) * 8u + (unsigned)((m >> (b - 3)) & 7u);
 }
 bool hfi_class_is_valid(void);
 
@@ -130,6 +135,7 @@ bool hfi_class_is_valid(void);
 extern hf_page hfi_page_empty;
 void hfi_page_init(hf_page *pg, uint8_t *start, size_t area, unsigned class_idx, bool zero);
 bool hfi_page_extend(hf_page *pg);
+void hfi_page_update_limit(hf_page *pg);
 void hfi_page_collect(hf_page *pg);
 bool hfi_page_contains_free(hf_page *pg, const hf_block *b);
 void *hfi_page_block_start(const hf_page *pg, const void *p);
@@ -204,10 +210,10 @@ void hfi_stats_lines(hf_line_fn fn, void *ctx);
 extern atomic_int hfi_process_ready;
 void hfi_process_init(void);
 
-static inline void hfi_set_enomem(void);
-#include <errno.h>
 static inline void hfi_set_enomem(void) {
     errno = ENOMEM;
 }
+
+#pragma GCC visibility pop
 
 #endif

@@ -28,11 +28,11 @@
 #define HF_PAGEMAP_COUNT     ((size_t)1 << (HF_ADDRESS_BITS - HF_SEGMENT_SHIFT))
 
 /* ---- size classes ---------------------------------------------------------------------- */
-/* 16-byte steps up to 128, then four classes per doubling (12.5-25% apart) up to 128 KiB. */
+/* 16-byte steps up to 128, then eight classes per doubling (6.25-12.5% apart) up to 128 KiB. */
 #define HF_ALIGNMENT    16
 #define HF_SMALL_MAX    8192         /* largest block on a 64 KiB page */
 #define HF_MEDIUM_MAX   (128 * 1024) /* largest block on a page; above: spans */
-#define HF_CLASS_COUNT  48
+#define HF_CLASS_COUNT  88
 #define HF_DIRECT_MAX   1024 /* sizes served by the direct table */
 #define HF_DIRECT_COUNT (HF_DIRECT_MAX / 16 + 1)
 #define HF_EXTEND_BYTES 4096 /* a fresh page is carved this much at a time */
@@ -73,7 +73,10 @@ typedef struct hf_page {
     uint32_t capacity; /* blocks carved so far (fresh pages are carved lazily) */
     uint32_t reserved; /* blocks that fit on the page */
     uint32_t block_size;
-    uint32_t block_inv; /* ceil(2^32 / block_size): offset -> index without a divide */
+    uint64_t div_magic;  /* 1 + UINT64_MAX / block_size: for off < 2^32, off % block_size == 0
+                            iff off * div_magic (mod 2^64) < div_magic (Lemire et al.) */
+    uint32_t free_limit; /* owner's fast-free bound: capacity * block_size, or 0 while any
+                            flag is set, so one compare covers range and flags */
     uint8_t class_idx;
     _Atomic(uint8_t) flags; /* HF_PAGE_*; atomic because other threads test HAS_ALIGNED */
     uint8_t in_use;         /* assigned to a class */

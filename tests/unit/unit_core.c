@@ -7,8 +7,21 @@
 static void test_size_classes(void) {
     CHECK(hfi_class_is_valid());
     CHECK(hfi_class_of(0) == 0 && hfi_class_of(16) == 0 && hfi_class_of(17) == 1);
-    CHECK(hfi_class_size[hfi_class_of(129)] == 160);
+    CHECK(hfi_class_size[hfi_class_of(129)] == 144 && hfi_class_size[hfi_class_of(4104)] == 4608);
     CHECK(hfi_class_size[hfi_class_of(HF_MEDIUM_MAX)] == HF_MEDIUM_MAX);
+}
+
+/* The free path's divisibility test agrees with % for every class over a whole medium page. */
+static void test_block_offsets(void) {
+    for (unsigned c = 0; c < HF_CLASS_COUNT; c++) {
+        uint32_t bs = hfi_class_size[c];
+        uint64_t magic = 1u + UINT64_MAX / bs;
+        for (uint32_t off = 0; off < (1u << HF_MEDIUM_PAGE_SHIFT); off++)
+            if (((uint64_t)off * magic < magic) != (off % bs == 0)) {
+                fprintf(stderr, "class %u size %u offset %u\n", c, bs, off);
+                CHECK(0);
+            }
+    }
 }
 
 static void test_libc_helpers(void) {
@@ -138,6 +151,7 @@ static void test_pagemap(void) {
 
 int main(void) {
     test_size_classes();
+    test_block_offsets();
     test_libc_helpers();
     test_page_lists();
     test_pagemap();
