@@ -1,0 +1,669 @@
+#!/usr/bin/env python3
+"""run.py -- heapforge's benchmark runner.
+
+Runs every workload under each allocator (glibc = no preload, heapforge, and jemalloc, mimalloc
+and tcmalloc when installed) through LD_PRELOAD, in interleaved rounds, and prints median wall
+time, median peak RSS and the ratios to glibc, then geometric means, then heapforge against the
+project's bar (at most 1.1x the better of glibc and mimalloc).
+
+  bench/run.py                      # 5 rounds, every workload, every allocator found
+  bench/run.py --quick              # 1 round at a small scale: a fast smoke run
+  bench/run.py --only pairs,larson --rounds 9 --markdown
+  bench/run.py --fastpath           # instructions per malloc(16)/free pair, under callgrind
+
+Python 3 standard library only. See bench/README.md.
+"""
+import argparse
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+DEFAULT_BUILD = REPO_DIR / "build" / "release"
+LIBDIR = "/usr/lib/x86_64-linux-gnu"
+
+# Peer allocators: the first existing candidate is used; a peer with none is skipped.
+PEERS = {
+    "jemalloc": [LIBDIR + "/libjemalloc.so.2", LIBDIR + "/libjemalloc.so"],
+    "mimalloc": [LIBDIR + "/libmimalloc.so.2", LIBDIR + "/libmimalloc.so.2.0", LIBDIR + "/libmimalloc.so"],
+    "tcmalloc": [LIBDIR + "/libtcmalloc_minimal.so.4", LIBDIR + "/libtcmalloc_minimal.so",
+                 LIBDIR + "/libtcmalloc.so.4"],
+}
+ALL_ALLOCATORS = ["glibc", "heapforge", "jemalloc", "mimalloc", "tcmalloc"]
+BAR = 1.10  # heapforge's target: time <= 1.1x min(glibc, mimalloc)
+
+C_WORKLOADS = ["pairs", "batch", "prodcons", "larson", "realloc", "largechurn"]
+ALL_WORKLOADS = C_WORKLOADS + ["python", "sqlite"]
+QUICK_SCALE = 0.2
+
+
+class UsageError(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------------------------
+# Allocators and workloads
+
+
+class Allocator:
+    def __init__(self, name, lib):
+        self.name = name
+        self.lib = lib  # path of the shared object to preload, None for glibc
+
+    def env(self, base):
+        env = dict(base)
+        env.pop("LD_PRELOAD", None)
+        if self.lib:
+            env["LD_PRELOAD"] = self.lib
+        return env
+
+
+def resolve_allocators(names, build, explicit):
+    """Turn names into Allocator objects. heapforge must exist; peers are optional."""
+    out, notes = [], []
+    for name in names:
+        if name == "glibc":
+            out.append(Allocator("glibc", None))
+        elif name == "heapforge":
+            lib = build / "libheapforge.so"
+            if not lib.is_file():
+                raise UsageError(
+                    "heapforge library not found: %s\n"
+                    "  build it first (from %s): cmake --preset release && cmake --build --preset release\n"
+                    "  or leave heapforge out: --allocators glibc,jemalloc,mimalloc,tcmalloc" % (lib, REPO_DIR))
+            out.append(Allocator("heapforge", str(lib)))
+        elif name in PEERS:
+            lib = next((p for p in PEERS[name] if os.path.isfile(p)), None)
+            if lib is None:
+                msg = "%s not installed (looked for %s): skipped" % (name, ", ".join(PEERS[name]))
+                if explicit:
+                    msg += " -- on Debian: apt-get install libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4"
+                notes.append(msg)
+                continue
+            out.append(Allocator(name, lib))
+        else:
+            raise UsageError("unknown allocator %r (known: %s)" % (name, ", ".join(ALL_ALLOCATORS)))
+    return out, notes
+
+
+class Workload:
+    """A command line to run; `prepare` may write input files into a scratch directory."""
+
+    def __init__(self, name, argv, stdin=None, env=None, note=""):
+        self.name = name
+        self.argv = argv
+        self.stdin = stdin
+        self.env = env or {}
+        self.note = note
+
+
+def make_workloads(names, build, scale, scratch):
+    bench_bin = build / "bench"
+    out = []
+    for name in names:
+        if name in C_WORKLOADS:
+            exe = bench_bin / ("bench-" + name)
+            if not os.access(exe, os.X_OK):
+                raise UsageError("workload binary missing: %s\n  build it: cmake --build %s --target bench-%s"
+                                 % (exe, build, name))
+            out.append(Workload(name, [str(exe), "%g" % scale]))
+        elif name == "python":
+            py = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else (
+                shutil.which("python3") or sys.executable)
+            out.append(Workload(name, [py, str(BENCH_DIR / "py_alloc.py"), "%g" % scale],
+                                env={"PYTHONMALLOC": "malloc", "PYTHONHASHSEED": "0",
+                                     "PYTHONDONTWRITEBYTECODE": "1"}))
+        elif name == "sqlite":
+            sqlite = shutil.which("sqlite3")
+            if sqlite is None:
+                raise UsageError("sqlite3 not found (apt-get install sqlite3), or leave it out with --only")
+            text = (BENCH_DIR / "sqlite_load.sql").read_text()
+            rows = max(1000, int(200000 * scale))
+            text, n = re.subn(r"INSERT INTO params VALUES\(\d+\);", "INSERT INTO params VALUES(%d);" % rows, text)
+            if n != 1:
+                raise UsageError("bench/sqlite_load.sql: cannot find the row count line")
+            sql = scratch / "sqlite_load.sql"
+            sql.write_text(text)
+            out.append(Workload(name, [sqlite, "-batch", ":memory:"], stdin=str(sql),
+                                note="%s with %d rows" % (BENCH_DIR / "sqlite_load.sql", rows)))
+        else:
+            raise UsageError("unknown workload %r (known: %s)" % (name, ", ".join(ALL_WORKLOADS)))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Running one process
+
+
+class Run:
+    def __init__(self, seconds, rss_kib, code, stdout, stderr, timed_out):
+        self.seconds = seconds
+        self.rss_kib = rss_kib
+        self.code = code  # exit code, or -signal
+        self.stdout = stdout
+        self.stderr = stderr
+        self.timed_out = timed_out
+        self.problem = None  # set when the run failed or its checksum differs from glibc's
+
+    @property
+    def ok(self):
+        return self.problem is None
+
+
+def run_once(argv, env, stdin, scratch, timeout, measure=None):
+    """Run argv and return its wall time, peak RSS (KiB) and output.
+
+    With `measure` (the bench-measure helper), the helper forks and execs argv and reports the
+    child's wall time and wait4 ru_maxrss: a child forked by this Python process would start
+    with Python's own RSS already counted in its peak. LD_PRELOAD in env is handed to the
+    helper as BENCH_LD_PRELOAD, so that only the measured command runs on the allocator.
+    Without `measure`, argv is spawned and waited for (os.wait4) directly.
+    """
+    out_path = scratch / "stdout"
+    err_path = scratch / "stderr"
+    res_path = scratch / "result"
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, stdin or os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, str(out_path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+        (os.POSIX_SPAWN_OPEN, 2, str(err_path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+    ]
+    if measure:
+        env = dict(env)
+        preload = env.pop("LD_PRELOAD", None)
+        if preload:
+            env["BENCH_LD_PRELOAD"] = preload
+        if res_path.exists():
+            res_path.unlink()
+        argv = [str(measure), str(res_path)] + list(argv)
+    lock = threading.Lock()
+    state = {"done": False, "killed": False}
+    start = time.perf_counter()
+    # A session of its own, so that a timeout kills the whole process group.
+    pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True)
+
+    def kill():
+        with lock:
+            if not state["done"]:
+                state["killed"] = True
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    timer = threading.Timer(timeout, kill)
+    timer.daemon = True
+    timer.start()
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - start
+    with lock:
+        state["done"] = True
+    timer.cancel()
+    code, rss = os.waitstatus_to_exitcode(status), usage.ru_maxrss
+    if measure and not state["killed"]:
+        try:
+            fields = res_path.read_text().split()
+            seconds, rss = float(fields[0]), int(fields[1])
+            code = os.waitstatus_to_exitcode(int(fields[2]))
+        except (OSError, ValueError, IndexError):
+            code = code if code != 0 else 125  # the helper itself failed
+    return Run(seconds, rss, code, out_path.read_text(errors="replace"),
+               err_path.read_text(errors="replace"), state["killed"])
+
+
+def describe_exit(code):
+    if code >= 0:
+        return "exit %d" % code
+    try:
+        return "killed by %s" % signal.Signals(-code).name
+    except ValueError:
+        return "killed by signal %d" % -code
+
+
+# ----------------------------------------------------------------------------------------------
+# Statistics and tables
+
+
+def geomean(values):
+    values = [v for v in values if v and v > 0]
+    if not values:
+        return None
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def fmt_ratio(x):
+    return "-" if x is None else "%.2f" % x
+
+
+def fmt_mib(kib):
+    return "%.1f" % (kib / 1024.0)
+
+
+class Summary:
+    def __init__(self, runs):
+        good = [r for r in runs if r.ok]
+        self.runs = runs
+        self.failed = [r for r in runs if not r.ok]
+        self.ok = bool(runs) and not self.failed
+        self.time = statistics.median(r.seconds for r in good) if good else None
+        self.tmin = min(r.seconds for r in good) if good else None
+        self.tmax = max(r.seconds for r in good) if good else None
+        self.rss = statistics.median(r.rss_kib for r in good) if good else None
+
+
+def render(headers, rows, markdown, align=None):
+    """A plain-text (aligned columns) or Markdown table."""
+    align = align or ["l"] + ["r"] * (len(headers) - 1)
+    if markdown:
+        lines = ["| " + " | ".join(headers) + " |",
+                 "|" + "|".join(("---:" if a == "r" else ":---") for a in align) + "|"]
+        lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(str(x)) for x in [h] + [r[i] for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells):
+        parts = []
+        for i, c in enumerate(cells):
+            c = str(c)
+            parts.append(c.rjust(widths[i]) if align[i] == "r" else c.ljust(widths[i]))
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def machine_line():
+    cpu = "unknown cpu"
+    try:
+        for ln in open("/proc/cpuinfo"):
+            if ln.startswith("model name"):
+                cpu = ln.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return "%s, %d cpus, Linux %s" % (cpu, os.cpu_count() or 0, platform.release())
+
+
+def report(workloads, allocs, results, args, scale, out):
+    md = args.markdown
+    names = [a.name for a in allocs]
+    sums = {(w.name, a): Summary(results[(w.name, a)]) for w in workloads for a in names}
+
+    def head(title):
+        out.write(("\n### %s\n\n" if md else "\n== %s ==\n\n") % title)
+
+    if md:
+        out.write("## heapforge benchmark\n\n")
+    out.write("%d round(s), scale %g, %s, %s\n" % (args.rounds, scale, machine_line(),
+                                                  time.strftime("%Y-%m-%d %H:%M")))
+    if md:
+        out.write("\n")
+    def where(lib):
+        if not lib:
+            return "libc"
+        try:
+            return str(Path(lib).relative_to(REPO_DIR))
+        except ValueError:
+            return lib
+
+    out.write("allocators: %s\n" % ", ".join("%s (%s)" % (a.name, where(a.lib)) for a in allocs))
+
+    head("Per workload: median of %d round(s); ratios are to glibc (lower is better)" % args.rounds)
+    rows = []
+    for w in workloads:
+        base = sums[(w.name, "glibc")]
+        for a in names:
+            s = sums[(w.name, a)]
+            if s.time is None:
+                rows.append([w.name, a, "-", "-", "-", "-", "-", "FAIL"])
+                continue
+            tr = s.time / base.time if base.time else None
+            rr = s.rss / base.rss if base.rss else None
+            status = "ok" if s.ok else "FAIL %d/%d" % (len(s.failed), len(s.runs))
+            rows.append([w.name, a, "%.3f" % s.time, "%.3f-%.3f" % (s.tmin, s.tmax), fmt_ratio(tr),
+                         fmt_mib(s.rss), fmt_ratio(rr), status])
+    out.write(render(["workload", "allocator", "time s", "min-max s", "time/glibc", "peak RSS MiB",
+                      "RSS/glibc", "status"], rows, md, ["l", "l", "r", "r", "r", "r", "r", "l"]) + "\n")
+
+    head("Geometric mean over workloads of the ratios to glibc")
+    rows = []
+    for a in names:
+        tr, rr, n = [], [], 0
+        for w in workloads:
+            s, base = sums[(w.name, a)], sums[(w.name, "glibc")]
+            if s.ok and base.ok:
+                tr.append(s.time / base.time)
+                rr.append(s.rss / base.rss)
+                n += 1
+        rows.append([a, fmt_ratio(geomean(tr)), fmt_ratio(geomean(rr)), "%d/%d" % (n, len(workloads))])
+    out.write(render(["allocator", "time", "peak RSS", "workloads"], rows, md) + "\n")
+
+    if "heapforge" in names:
+        ref = [a for a in ("glibc", "mimalloc") if a in names]
+        head("heapforge against the bar: time <= %.1fx min(%s)" % (BAR, ", ".join(ref)))
+        rows, over, hf_ratios = [], 0, []
+        for w in workloads:
+            hf = sums[(w.name, "heapforge")]
+            cands = [(sums[(w.name, a)].time, a) for a in ref if sums[(w.name, a)].ok]
+            if not hf.ok or not cands:
+                rows.append([w.name, "-" if hf.time is None else "%.3f" % hf.time, "-", "-", "-", "-",
+                             "FAIL" if not hf.ok else "no reference"])
+                over += 1
+                continue
+            best_t, best_a = min(cands)
+            best_rss = min(sums[(w.name, a)].rss for a in ref if sums[(w.name, a)].ok)
+            ratio = hf.time / best_t
+            hf_ratios.append(ratio)
+            verdict = "ok" if ratio <= BAR else "OVER"
+            over += verdict != "ok"
+            rows.append([w.name, "%.3f" % hf.time, "%.3f (%s)" % (best_t, best_a), "%.2f" % ratio,
+                         fmt_mib(hf.rss), fmt_ratio(hf.rss / best_rss), verdict])
+        out.write(render(["workload", "heapforge s", "best s", "time ratio", "heapforge RSS MiB",
+                          "RSS/min(RSS)", "bar"], rows, md,
+                         ["l", "r", "r", "r", "r", "r", "l"]) + "\n")
+        out.write("\n%d of %d workload(s) over the bar; geomean of heapforge/best time: %s\n"
+                  % (over, len(workloads), fmt_ratio(geomean(hf_ratios))))
+
+    failed = [(w.name, a) for w in workloads for a in names if sums[(w.name, a)].failed]
+    if failed:
+        head("Failures")
+        for wname, a in failed:
+            s = sums[(wname, a)]
+            out.write("- %s under %s: %d of %d run(s) failed; first: %s\n"
+                      % (wname, a, len(s.failed), len(s.runs), s.failed[0].problem))
+    return not failed
+
+
+# ----------------------------------------------------------------------------------------------
+# Modes
+
+
+def check_preload(allocs, build, scratch, timeout):
+    """Prove that LD_PRELOAD really interposes each allocator's malloc and free."""
+    probe = build / "bench" / "bench-whichmalloc"
+    if not os.access(probe, os.X_OK):
+        raise UsageError("probe binary missing: %s (cmake --build %s --target bench-whichmalloc)" % (probe, build))
+    bad = []
+    for a in allocs:
+        r = run_once([str(probe)], a.env(os.environ), None, scratch, timeout)
+        if r.code != 0:
+            bad.append("%s: the probe failed (%s): %s" % (a.name, describe_exit(r.code), r.stderr.strip()[-400:]))
+            continue
+        want = os.path.realpath(a.lib) if a.lib else None
+        for ln in r.stdout.splitlines():
+            fn, _, obj = ln.partition(" ")
+            real = os.path.realpath(obj)
+            if want is not None and real != want:
+                bad.append("%s: %s resolves to %s, not to the preloaded %s" % (a.name, fn, obj, a.lib))
+            if want is None and "libc.so" not in obj:
+                bad.append("glibc: %s resolves to %s (is LD_PRELOAD set?)" % (fn, obj))
+    return bad
+
+
+def run_suite(args, build, scale):
+    names = args.allocators
+    explicit = names is not None
+    names = names if names else list(ALL_ALLOCATORS)
+    if "glibc" not in names:
+        names = ["glibc"] + names  # the reference for checksums and ratios
+    allocs, notes = resolve_allocators(names, build, explicit)
+    for n in notes:
+        print("note: " + n, file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="hf-bench-") as tmp:
+        scratch = Path(tmp)
+        workloads = make_workloads(args.only or ALL_WORKLOADS, build, scale, scratch)
+        measure = build / "bench" / "bench-measure"
+        if not os.access(measure, os.X_OK):
+            raise UsageError("helper binary missing: %s (cmake --build %s --target bench-measure)" % (measure, build))
+        bad = check_preload(allocs, build, scratch, args.timeout)
+        if bad:
+            for b in bad:
+                print("error: " + b, file=sys.stderr)
+            return 1
+        results = {(w.name, a.name): [] for w in workloads for a in allocs}
+        base_env = dict(os.environ)
+        total = args.rounds * len(workloads) * len(allocs)
+        done = 0
+        for rnd in range(args.rounds):
+            # Rotate the order each round, so no allocator always runs right after another.
+            k = rnd % len(allocs)
+            order = allocs[k:] + allocs[:k]
+            for w in workloads:
+                for a in order:
+                    env = a.env(base_env)
+                    env.update(w.env)
+                    r = run_once(w.argv, env, w.stdin, scratch, args.timeout, measure)
+                    done += 1
+                    if r.timed_out:
+                        r.problem = "timed out after %gs" % args.timeout
+                    elif r.code != 0:
+                        tail = r.stderr.strip()[-600:]
+                        r.problem = "%s; command: LD_PRELOAD=%s %s%s" % (
+                            describe_exit(r.code), a.lib or "", " ".join(w.argv),
+                            " < " + (w.note or w.stdin) if w.stdin else "")
+                        if tail:
+                            r.problem += "; stderr: " + tail.replace("\n", " | ")
+                    results[(w.name, a.name)].append(r)
+                    print("[%3d/%d] round %d  %-10s %-9s %7.3fs %8.1f MiB  %s" % (
+                        done, total, rnd + 1, w.name, a.name, r.seconds, r.rss_kib / 1024.0,
+                        "ok" if r.problem is None else "FAILED"), file=sys.stderr, flush=True)
+        # Checksums: every run must print exactly what glibc printed.
+        for w in workloads:
+            ref_runs = [r for r in results[(w.name, "glibc")] if r.ok]
+            if not ref_runs:
+                continue
+            ref = ref_runs[0].stdout
+            for a in allocs:
+                for r in results[(w.name, a.name)]:
+                    if r.ok and r.stdout != ref:
+                        r.problem = "output differs from glibc's: got %r, expected %r" % (
+                            r.stdout.strip()[:300], ref.strip()[:300])
+        ok = report(workloads, allocs, results, args, scale, sys.stdout)
+        return 0 if ok else 1
+
+
+def callgrind_costs(path):
+    """Parse a callgrind output file: total Ir and self Ir per object and per (object, function).
+
+    Only what is needed here: "ob=" and "fn=" set the current object and function (with name
+    compression: "(id) name" defines an id, "(id)" refers to it); a cost line ("<pos> <Ir>")
+    adds self cost, except the one right after "calls=", which is a call's inclusive cost.
+    """
+    tables = {"ob": {}, "fn": {}}
+    name_re = re.compile(r"^\((\d+)\)(?: (.*))?$")
+
+    def lookup(table, value):
+        m = name_re.match(value)
+        if not m:
+            return value
+        if m.group(2) is not None:
+            tables[table][m.group(1)] = m.group(2)
+        return tables[table].get(m.group(1), "(%s)" % m.group(1))
+
+    obj = fn = None
+    per_obj, per_fn = {}, {}
+    total = None
+    skip_next_cost = False
+    with open(path, errors="replace") as f:
+        for ln in f:
+            c = ln[:1]
+            if c.isdigit() or c in "+-*":
+                if skip_next_cost:
+                    skip_next_cost = False
+                    continue
+                parts = ln.split()
+                if len(parts) >= 2 and obj is not None:
+                    ir = int(parts[1])
+                    per_obj[obj] = per_obj.get(obj, 0) + ir
+                    per_fn[(obj, fn)] = per_fn.get((obj, fn), 0) + ir
+                continue
+            if ln.startswith("summary:") or ln.startswith("totals:"):
+                total = int(ln.split(":", 1)[1].split()[0])
+                continue
+            key, eq, value = ln.rstrip("\n").partition("=")
+            if not eq:
+                continue
+            if key == "ob":
+                obj = lookup("ob", value)
+            elif key == "fn":
+                fn = lookup("fn", value)
+            elif key == "cob":
+                lookup("ob", value)
+            elif key == "cfn":
+                lookup("fn", value)
+            elif key == "calls":
+                skip_next_cost = True
+    return total, per_obj, per_fn
+
+
+def short_obj(path):
+    return "-" if path is None else os.path.basename(path)
+
+
+def run_fastpath(args, build):
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise UsageError("valgrind not found (apt-get install valgrind)")
+    exe = build / "bench" / "bench-fastpath"
+    if not os.access(exe, os.X_OK):
+        raise UsageError("workload binary missing: %s (cmake --build %s --target bench-fastpath)" % (exe, build))
+    names = args.allocators or list(ALL_ALLOCATORS)
+    allocs, notes = resolve_allocators(names, build, args.allocators is not None)
+    for n in notes:
+        print("note: " + n, file=sys.stderr)
+    n1 = args.fastpath_n
+    n2 = 2 * n1
+    rows, problems = [], []
+    with tempfile.TemporaryDirectory(prefix="hf-callgrind-") as tmp:
+        scratch = Path(tmp)
+        for a in allocs:
+            want = os.path.realpath(a.lib) if a.lib else None
+            measured = {}
+            for n in (n1, n2):
+                out = scratch / ("%s-%d.out" % (a.name, n))
+                argv = [valgrind, "--tool=callgrind", "--callgrind-out-file=%s" % out, str(exe), str(n)]
+                env = a.env(os.environ)
+                print("callgrind: %s N=%d" % (a.name, n), file=sys.stderr, flush=True)
+                r = run_once(argv, env, None, scratch, args.timeout)
+                if r.code != 0 or not out.is_file():
+                    problems.append("%s N=%d: %s; command: LD_PRELOAD=%s %s; stderr: %s" % (
+                        a.name, n, describe_exit(r.code), a.lib or "", " ".join(argv),
+                        r.stderr.strip()[-600:].replace("\n", " | ")))
+                    break
+                measured[n] = callgrind_costs(out)
+            if len(measured) != 2:
+                rows.append([a.name, "-", "-", "-", "-", "FAIL"])
+                continue
+            (t1, o1, f1), (t2, o2, f2) = measured[n1], measured[n2]
+            # Which object did the program's malloc and free run in? Callgrind names the object
+            # "???" for code it cannot place (tcmalloc keeps malloc in a "google_malloc" section).
+            homes = {}
+            for fname in ("malloc", "free"):
+                # "malloc" or a prefixed alias of it (hf_malloc, __libc_malloc, je_malloc, ...).
+                by_obj = {}
+                for (ob, fn), ir in f2.items():
+                    if fn == fname or fn.endswith("_" + fname):
+                        by_obj[ob] = by_obj.get(ob, 0) + ir
+                best = max(((ir, ob) for ob, ir in by_obj.items()), default=None)
+                homes[fname] = best[1] if best and best[0] >= n1 else None
+            loaded = [o for o in o2 if (want is None and "/libc.so" in o)
+                      or (want is not None and os.path.realpath(o) == want)]
+            verdict = "ok"
+            for fname, ob in homes.items():
+                if ob is None:
+                    verdict = "NOT SEEN"
+                    problems.append("%s: callgrind saw no %s called per pair" % (a.name, fname))
+                elif ob in loaded:
+                    continue
+                elif ob == "???" and loaded and want is not None:
+                    verdict = "ok (unmapped section)"
+                else:
+                    verdict = "WRONG"
+                    problems.append("%s: %s ran in %s, not in %s" % (a.name, fname, ob, a.lib or "libc"))
+            # Instructions outside the benchmark's own loop (main) per pair: the allocator's share.
+            exe_objs = [o for o in o2 if os.path.realpath(o) == os.path.realpath(str(exe))]
+            loop1 = sum(o1.get(o, 0) for o in exe_objs)
+            loop2 = sum(o2.get(o, 0) for o in exe_objs)
+            alloc_per_pair = ((t2 - t1) - (loop2 - loop1)) / n1
+            top = sorted(((ir, fn) for (ob, fn), ir in f2.items() if ob in loaded or ob == "???"),
+                         reverse=True)[:3]
+            rows.append([a.name, "%.1f" % ((t2 - t1) / n1), "%.1f" % alloc_per_pair,
+                         ", ".join("%s %.1f" % (fn, ir / n2) for ir, fn in top if ir >= n2),
+                         "%s / %s" % (short_obj(homes["malloc"]), short_obj(homes["free"])), verdict])
+    md = args.markdown
+    print(("\n### %s\n" if md else "\n== %s ==\n") % (
+        "Fast path: instructions per malloc(16)/free pair = (Ir(2N) - Ir(N)) / N, N = %d" % n1))
+    print(render(["allocator", "Ir/pair", "outside the loop", "busiest functions (Ir per pair, 2N run)",
+                  "malloc / free ran in", "preload"], rows, md, ["l", "r", "r", "l", "l", "l"]))
+    print("\nIr/pair: every instruction the process ran, per extra pair; 'outside the loop' leaves out"
+          " the benchmark's own loop in main (about 11 instructions).")
+    for p in problems:
+        print("problem: " + p)
+    return 0 if not problems else 1
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="Run heapforge's benchmarks under several allocators.")
+    p.add_argument("--build", default=None, help="CMake build directory (default: %s)" % DEFAULT_BUILD)
+    p.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 5; 1 with --quick)")
+    p.add_argument("--only", default=None, help="comma-separated workloads: %s" % ",".join(ALL_WORKLOADS))
+    p.add_argument("--allocators", default=None,
+                   help="comma-separated allocators (default: all found): %s" % ",".join(ALL_ALLOCATORS))
+    p.add_argument("--quick", action="store_true", help="1 round at scale %g: a fast smoke run" % QUICK_SCALE)
+    p.add_argument("--scale", type=float, default=None, help="work scale factor (default 1; %g with --quick)"
+                   % QUICK_SCALE)
+    p.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds before a run is killed (default 300)")
+    p.add_argument("--fastpath", action="store_true",
+                   help="count instructions per malloc(16)/free pair under callgrind instead")
+    p.add_argument("--fastpath-n", type=int, default=100000, help="N for --fastpath (runs N and 2N; default 1e5)")
+    args = p.parse_args(argv)
+
+    def split(v):
+        return [x.strip() for x in v.split(",") if x.strip()] if v else None
+
+    args.only = split(args.only)
+    args.allocators = split(args.allocators)
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 5
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
+    if args.scale is not None and not args.scale > 0:
+        p.error("--scale must be positive")
+    if args.fastpath_n < 1:
+        p.error("--fastpath-n must be positive")
+    for w in args.only or []:
+        if w not in ALL_WORKLOADS:
+            p.error("unknown workload %r (known: %s)" % (w, ", ".join(ALL_WORKLOADS)))
+    for a in args.allocators or []:
+        if a not in ALL_ALLOCATORS:
+            p.error("unknown allocator %r (known: %s)" % (a, ", ".join(ALL_ALLOCATORS)))
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    build = Path(args.build).resolve() if args.build else DEFAULT_BUILD
+    try:
+        if not build.is_dir():
+            raise UsageError("build directory not found: %s\n  configure and build first (from %s):\n"
+                             "  cmake --preset release && cmake --build --preset release" % (build, REPO_DIR))
+        if args.fastpath:
+            return run_fastpath(args, build)
+        scale = args.scale if args.scale is not None else (QUICK_SCALE if args.quick else 1.0)
+        return run_suite(args, build, scale)
+    except UsageError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
