@@ -54,6 +54,7 @@ int main(int argc, char **argv) {
     free(order);
     free(size);
     free(blk);
-    printf("batch rounds=%ld blocks=%d checksum=%016llx\n", rounds, BLOCKS, (unsigned long long)sum);
+    printf("batch rounds=%ld blocks=%d checksum=%016llx\n", rounds, BLOCKS,
+           (unsigned long long)sum);
     return 0;
 }

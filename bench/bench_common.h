@@ -38,7 +38,9 @@ static inline uint64_t xs_seed(uint64_t base, uint64_t index) {
 }
 
 /* Make the compiler believe p escapes, so a malloc/free pair cannot be elided. */
-static inline void bench_escape(void *p) { __asm__ volatile("" : : "g"(p) : "memory"); }
+static inline void bench_escape(void *p) {
+    __asm__ volatile("" : : "g"(p) : "memory");
+}
 
 /* The optional first argument: a positive scale factor for the amount of work (default 1). */
 static inline double bench_scale(int argc, char **argv) {
@@ -74,13 +76,13 @@ static inline uint64_t mix(uint64_t sum, uint64_t v) {
 }
 
 /* Stop with a message when a block's contents were damaged. */
-#define BENCH_CHECK(cond, ...)                                                                  \
-    do {                                                                                        \
-        if (!(cond)) {                                                                          \
-            fprintf(stderr, "corruption: " __VA_ARGS__);                                        \
-            fputc('\n', stderr);                                                                \
-            exit(4);                                                                            \
-        }                                                                                       \
+#define BENCH_CHECK(cond, ...)                                                                     \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "corruption: " __VA_ARGS__);                                           \
+            fputc('\n', stderr);                                                                   \
+            exit(4);                                                                               \
+        }                                                                                          \
     } while (0)
 
 #endif /* HF_BENCH_COMMON_H */

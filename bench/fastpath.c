@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static inline void escape(void *p) { __asm__ volatile("" : : "g"(p) : "memory"); }
+static inline void escape(void *p) {
+    __asm__ volatile("" : : "g"(p) : "memory");
+}
 
 int main(int argc, char **argv) {
     long n = argc > 1 ? strtol(argv[1], NULL, 10) : 1000000;

@@ -18,7 +18,8 @@ static void make(struct big *b, uint64_t *rng, long serial) {
     b->n = xs_range(rng, (size_t)5 << 20, (size_t)25 << 20);
     b->p = bench_malloc(b->n);
     b->seed = (unsigned char)(serial * 37 + 11);
-    for (size_t off = 0; off < b->n; off += PAGE) b->p[off] = (unsigned char)(b->seed + (off >> 12));
+    for (size_t off = 0; off < b->n; off += PAGE)
+        b->p[off] = (unsigned char)(b->seed + (off >> 12));
     b->p[b->n - 1] = b->seed;
 }
 

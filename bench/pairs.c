@@ -70,7 +70,8 @@ int main(int argc, char **argv) {
                 burst[b] = make_block(bsize[b], ((uint64_t)bsize[b] << 40) | (uint64_t)b);
             }
             for (int b = BURST - 1; b >= 0; b--)
-                sum = mix(sum, take_block(burst[b], bsize[b], ((uint64_t)bsize[b] << 40) | (uint64_t)b));
+                sum = mix(sum,
+                          take_block(burst[b], bsize[b], ((uint64_t)bsize[b] << 40) | (uint64_t)b));
         }
     }
     for (size_t k = 0; k < RING; k++)

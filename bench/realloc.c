@@ -9,10 +9,12 @@
 
 enum { BUFFERS = 4, SMALL_MAX = 64 };
 
-#define TOP_SIZE ((size_t)4 << 20)
+#define TOP_SIZE  ((size_t)4 << 20)
 #define HUGE_SIZE ((size_t)64 << 20)
 
-static unsigned char pattern(int buf, int step) { return (unsigned char)(step * 13 + buf * 101 + 1); }
+static unsigned char pattern(int buf, int step) {
+    return (unsigned char)(step * 13 + buf * 101 + 1);
+}
 
 int main(int argc, char **argv) {
     double scale = bench_scale(argc, argv);
