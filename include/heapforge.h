@@ -15,7 +15,7 @@ extern "C" {
 #endif
 
 #if defined(__GNUC__)
-#define HF_API __attribute__((visibility("default")))
+#define HF_API         __attribute__((visibility("default")))
 #define HF_MALLOC_ATTR __attribute__((malloc, warn_unused_result))
 #else
 #define HF_API
@@ -25,7 +25,7 @@ extern "C" {
 #define HEAPFORGE_VERSION_MAJOR 0
 #define HEAPFORGE_VERSION_MINOR 1
 #define HEAPFORGE_VERSION_PATCH 0
-#define HEAPFORGE_VERSION "0.1.0"
+#define HEAPFORGE_VERSION       "0.1.0"
 
 /* The malloc family. Semantics follow glibc: every block is at least 16-byte aligned,
  * malloc(0) returns a unique pointer, realloc(p, 0) frees p and returns NULL, failures return
@@ -59,17 +59,17 @@ HF_API void hf_stats_print(FILE *out);
 
 /* Process-wide figures, read without stopping other threads (approximate while they run). */
 typedef struct hf_process_info {
-    size_t version;           /* sizeof(hf_process_info) */
-    size_t reserved_bytes;    /* address space mapped by the allocator */
-    size_t committed_bytes;   /* mapped and not purged (an upper bound on its RSS) */
-    size_t segments;          /* live small/medium segments */
-    size_t spans;             /* live large/huge blocks (each its own mapping) */
-    size_t cached_bytes;      /* segments and spans kept for reuse */
-    size_t purges;            /* madvise(DONTNEED) calls */
-    size_t mmap_calls;        /* mmap + mremap calls */
-    size_t munmap_calls;      /* munmap calls */
-    size_t threads;           /* heaps currently attached to threads */
-    size_t abandoned_segments;/* segments of exited threads waiting to be reclaimed */
+    size_t version;            /* sizeof(hf_process_info) */
+    size_t reserved_bytes;     /* address space mapped by the allocator */
+    size_t committed_bytes;    /* mapped and not purged (an upper bound on its RSS) */
+    size_t segments;           /* live small/medium segments */
+    size_t spans;              /* live large/huge blocks (each its own mapping) */
+    size_t cached_bytes;       /* segments and spans kept for reuse */
+    size_t purges;             /* madvise(DONTNEED) calls */
+    size_t mmap_calls;         /* mmap + mremap calls */
+    size_t munmap_calls;       /* munmap calls */
+    size_t threads;            /* heaps currently attached to threads */
+    size_t abandoned_segments; /* segments of exited threads waiting to be reclaimed */
 } hf_process_info;
 
 HF_API void hf_process_info_get(hf_process_info *out);

@@ -140,12 +140,10 @@ static void segment_release(hf_heap *heap, hf_segment *s) {
         list_push_front(&cache, s);
         __atomic_store_n(&cache_count, cache_count + 1, __ATOMIC_RELAXED);
         atomic_fetch_add_explicit(&hfi_os_stats.cached, HF_SEGMENT_SIZE, memory_order_relaxed);
-        if (hfi_options.purge_delay == 0)
-            cache_purge_locked(now, true);
-        else
-            cache_purge_locked(now, false);
         s = NULL;
     }
+    /* Every release is a chance to purge cached segments whose delay has passed. */
+    cache_purge_locked(now, hfi_options.purge_delay == 0);
     hfi_unlock(&cache_lock);
     if (s) segment_unmap(s);
 }
