@@ -201,17 +201,49 @@ static void segment_setup(hf_heap *heap, hf_segment *s, int kind) {
     list_push_front(heap_list(heap, s), s);
 }
 
+/* Free slots whose memory is still resident (freed, purge pending). */
+static uint64_t warm_slots(const hf_segment *s) {
+    if (s->h.page_shift == HF_SMALL_PAGE_SHIFT) return s->free_mask & s->dirty_mask;
+    uint64_t warm = 0;
+    for (unsigned i = 0; i < s->h.page_count; i++)
+        if ((s->free_mask >> i & 1) && (s->dirty_mask & slot_bits(s, i))) warm |= 1ull << i;
+    return warm;
+}
+
 hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx) {
     int kind = hfi_class_size[class_idx] <= HF_SMALL_MAX ? HF_SEG_SMALL : HF_SEG_MEDIUM;
     hf_segment_list *l = &heap->segs[kind - 1];
+    /* Prefer a warm slot (resident memory, purge pending) in any segment with free slots (they
+     * stand first in the list): reusing it costs no page faults and keeps the footprint from
+     * growing while purges wait. */
     hf_segment *s = l->first;
+    uint64_t warm = 0;
+    hf_segment *any_warm = NULL;
+    uint64_t any_bits = 0;
+    for (hf_segment *t = s; t != NULL && t->free_mask != 0; t = t->next) {
+        uint64_t w = warm_slots(t);
+        if (w == 0) continue;
+        if (any_warm == NULL) any_warm = t, any_bits = w;
+        /* Best: a warm slot that served this very class, so the resident part of it matches
+         * what the class will carve again (another class would leave part of it idle). */
+        uint64_t same = 0;
+        for (uint64_t b = w; b; b &= b - 1) {
+            unsigned i = (unsigned)__builtin_ctzll(b);
+            if (t->pages[i].class_idx == class_idx) same |= 1ull << i;
+        }
+        if (same) {
+            s = t, warm = same;
+            break;
+        }
+    }
+    if (warm == 0 && any_warm != NULL) s = any_warm, warm = any_bits;
     if (s == NULL || s->free_mask == 0) { /* the heap reclaimed abandoned segments first */
         s = cache_take();
         if (s == NULL) s = segment_fresh();
         if (s == NULL) return NULL;
         segment_setup(heap, s, kind);
     }
-    unsigned i = (unsigned)__builtin_ctzll(s->free_mask);
+    unsigned i = (unsigned)__builtin_ctzll(warm ? warm : s->free_mask);
     s->free_mask &= ~(1ull << i);
     s->h.pages_used++;
     if (s->free_mask == 0 && l->last != s) {
