@@ -168,7 +168,7 @@ static bool span_check(hf_span *sp, void *p, const char *what) {
     if (sp->state == HF_SPAN_LIVE && (uint8_t *)p == sp->user) return true;
     if ((uint8_t *)p >= (uint8_t *)sp + sp->h.map_size) return false;
     hfi_report_error(sp->state != HF_SPAN_LIVE && (uint8_t *)p == sp->user ? what : "invalid free",
-                     p, 0);
+                     p, sp->h.map_size - (size_t)(sp->user - (uint8_t *)sp));
     return false;
 }
 

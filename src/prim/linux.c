@@ -14,8 +14,12 @@
 
 void *hfi_prim_mmap(void *hint, size_t size, bool reserve_only) {
     int saved = errno;
+    /* Accessible memory is mapped with the kernel's overcommit accounting on (no
+     * MAP_NORESERVE), so an absurd request fails here, as under glibc, instead of succeeding
+     * and being killed on first touch. */
     int prot = reserve_only ? PROT_NONE : PROT_READ | PROT_WRITE;
-    void *p = mmap(hint, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | (reserve_only ? MAP_NORESERVE : 0);
+    void *p = mmap(hint, size, prot, flags, -1, 0);
     errno = saved;
     return p == MAP_FAILED ? NULL : p;
 }

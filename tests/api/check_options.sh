@@ -1,0 +1,22 @@
+#!/bin/sh
+# check_options: HEAPFORGE_* options are read, echoed with HEAPFORGE_VERBOSE=1, and a bad value
+# gets one warning line and the default while the program still runs.
+# Usage: check_options.sh LIBHEAPFORGE
+set -u
+lib=$1
+fail() { echo "check_options: $*" >&2; exit 1; }
+out=$(HEAPFORGE_VERBOSE=1 HEAPFORGE_PURGE_DELAY=250 LD_PRELOAD="$lib" sh -c 'echo ran' 2>&1) ||
+  fail "program failed with good options"
+echo "$out" | grep -q "^heapforge: option HEAPFORGE_PURGE_DELAY = 250 " ||
+  fail "HEAPFORGE_PURGE_DELAY=250 not in effect: $out"
+echo "$out" | grep -q "^ran$" || fail "program output missing"
+out=$(HEAPFORGE_VERBOSE=1 HEAPFORGE_PURGE_DELAY=soon HEAPFORGE_HUGE_THRESHOLD=64K \
+      LD_PRELOAD="$lib" sh -c 'echo ran' 2>&1) || fail "program failed with a bad option"
+echo "$out" | grep -q "^heapforge: ignoring HEAPFORGE_PURGE_DELAY=soon: " ||
+  fail "no warning for a bad value: $out"
+echo "$out" | grep -q "^heapforge: option HEAPFORGE_PURGE_DELAY = 10 " || fail "default not used: $out"
+echo "$out" | grep -q "^heapforge: ignoring HEAPFORGE_HUGE_THRESHOLD=64K: " ||
+  fail "a threshold below its minimum was accepted: $out"
+[ "$(echo "$out" | grep -c 'ignoring HEAPFORGE_PURGE_DELAY')" -eq 1 ] || fail "warned more than once: $out"
+echo "$out" | grep -q "^ran$" || fail "program output missing"
+echo "check_options: ok"
