@@ -127,7 +127,8 @@ static inline unsigned hfi_class_of(size_t n) {
     if (n <= 128) return n <= 16 ? 0 : (unsigned)((n + 15) >> 4) - 1;
     size_t m = n - 1;
     unsigned b = 63u - (unsigned)__builtin_clzll(m); /* 2^b <= m < 2^(b+1), b >= 7 */
-    return 8u + (b - 7u) * 8u + (unsigned)((m >> (b - 3)) & 7u);
+    if (b < 10) return 8u + (b - 7u) * 8u + (unsigned)((m >> (b - 3)) & 7u);
+    return 32u + (b - 10u) * 16u + (unsigned)((m >> (b - 4)) & 15u);
 }
 bool hfi_class_is_valid(void);
 

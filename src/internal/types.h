@@ -28,11 +28,11 @@
 #define HF_PAGEMAP_COUNT     ((size_t)1 << (HF_ADDRESS_BITS - HF_SEGMENT_SHIFT))
 
 /* ---- size classes ---------------------------------------------------------------------- */
-/* 16-byte steps up to 128, then eight classes per doubling (6.25-12.5% apart) up to 128 KiB. */
+/* 16-byte steps up to 128, eight classes per doubling up to 1 KiB, sixteen up to 128 KiB. */
 #define HF_ALIGNMENT    16
 #define HF_SMALL_MAX    8192         /* largest block on a 64 KiB page */
 #define HF_MEDIUM_MAX   (128 * 1024) /* largest block on a page; above: spans */
-#define HF_CLASS_COUNT  88
+#define HF_CLASS_COUNT  144
 #define HF_DIRECT_MAX   1024 /* sizes served by the direct table */
 #define HF_DIRECT_COUNT (HF_DIRECT_MAX / 16 + 1)
 #define HF_EXTEND_BYTES 4096 /* a fresh page is carved this much at a time */
