@@ -194,10 +194,15 @@ static bool revive_full(hf_heap *heap) {
     return revived;
 }
 
+/* Due purges: this heap's free slots, and the process-wide caches of empty segments and large
+ * blocks (which would otherwise wait for the next segment or large-block operation). */
 static void maybe_purge(hf_heap *heap) {
-    if (heap->next_purge == 0) return;
+    uint64_t seg_due = hfi_segment_cache_due(), span_due = hfi_span_cache_due();
+    if (heap->next_purge == 0 && seg_due == 0 && span_due == 0) return;
     uint64_t now = hfi_now_ms();
-    if (now >= heap->next_purge) hfi_segment_purge_due(heap, now, false);
+    if (heap->next_purge != 0 && now >= heap->next_purge) hfi_segment_purge_due(heap, now, false);
+    if (seg_due != 0 && now >= seg_due) hfi_segment_cache_trim(false);
+    if (span_due != 0 && now >= span_due) hfi_span_cache_trim(false);
 }
 
 /* A page of class c with a free block at the head of its queue, or NULL when out of memory. */

@@ -13,6 +13,18 @@
 static hf_lock span_lock;
 static hf_span *cache_first, *cache_last; /* most recently freed first */
 static size_t cache_bytes;
+static uint64_t cache_due; /* when the oldest cached span expires (0: empty cache) */
+
+/* Recompute cache_due after the cache changed; other threads read it without the lock. */
+static void update_due_locked(void) {
+    long long delay = hfi_options.purge_delay;
+    uint64_t due = cache_last && delay >= 0 ? cache_last->cached_at + (uint64_t)delay + 1 : 0;
+    __atomic_store_n(&cache_due, due, __ATOMIC_RELAXED);
+}
+
+uint64_t hfi_span_cache_due(void) {
+    return __atomic_load_n(&cache_due, __ATOMIC_RELAXED);
+}
 
 /* Offset of the payload from the header for an alignment. Alignments of a segment or more put
  * the payload in a later unit: the page map's tail entries lead free() back to the header. */
@@ -96,6 +108,7 @@ static hf_span *cache_take(size_t need) {
     }
     hf_span *sp = best ? best : below;
     if (sp) cache_remove_locked(sp);
+    update_due_locked();
     hfi_unlock(&span_lock);
     unmap_list(expired);
     if (sp == NULL) return NULL;
@@ -199,6 +212,7 @@ void hfi_span_free(hf_span *sp, void *p) {
         old->next = drop;
         drop = old;
     }
+    update_due_locked();
     hfi_unlock(&span_lock);
     unmap_list(drop);
 }
@@ -247,6 +261,7 @@ void *hfi_span_realloc(hf_span *sp, void *p, size_t n) {
 size_t hfi_span_cache_trim(bool force) {
     hfi_lock(&span_lock);
     hf_span *drop = cache_expire_locked(hfi_now_ms(), force);
+    update_due_locked();
     hfi_unlock(&span_lock);
     size_t n = 0;
     for (hf_span *sp = drop; sp; sp = sp->next) n++;

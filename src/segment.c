@@ -17,6 +17,11 @@ uintptr_t hfi_secret;
 static hf_lock cache_lock;
 static hf_segment_list cache; /* most recently cached first */
 static size_t cache_count;
+static uint64_t cache_due; /* when the oldest unpurged cached segment is due (0: none) */
+
+uint64_t hfi_segment_cache_due(void) {
+    return __atomic_load_n(&cache_due, __ATOMIC_RELAXED);
+}
 
 static hf_lock abandoned_lock;
 static hf_segment *abandoned; /* singly linked through next */
@@ -103,14 +108,20 @@ static void segment_unmap(hf_segment *s) {
 static size_t cache_purge_locked(uint64_t now, bool force) {
     size_t n = 0;
     long long delay = hfi_options.purge_delay;
+    uint64_t due = 0;
     for (hf_segment *s = cache.first; s != NULL; s = s->next) {
         if (s->purged) continue;
-        if (!force && (delay < 0 || s->cached_at + (uint64_t)delay > now)) continue;
+        if (!force && (delay < 0 || s->cached_at + (uint64_t)delay > now)) {
+            uint64_t at = s->cached_at + (uint64_t)delay + 1;
+            if (delay >= 0 && (due == 0 || at < due)) due = at;
+            continue;
+        }
         purge_bits(s, s->dirty_mask);
         s->purge_mask = 0;
         s->purged = 1;
         n++;
     }
+    __atomic_store_n(&cache_due, due, __ATOMIC_RELAXED);
     return n;
 }
 
