@@ -34,8 +34,7 @@ HF_API void hf_free(void *p) {
             pg->local_free = b;
             /* An emptied page is kept when it is the only one in its queue (no links), so a
              * malloc/free loop on one block costs no call. */
-            if (HF_UNLIKELY(--pg->used == 0) && (pg->next != NULL || pg->prev != NULL))
-                hfi_heap_page_retire(heap, pg);
+            if (HF_UNLIKELY(--pg->used == 0) && !pg->alone) hfi_heap_page_retire(heap, pg);
             return;
         }
     }

@@ -140,7 +140,7 @@ void hfi_heap_page_retire(hf_heap *heap, hf_page *pg) {
     hf_page_queue *q = &heap->queues[c];
     if (atomic_load_explicit(&pg->flags, memory_order_relaxed) & HF_PAGE_IN_FULL) {
         q = &heap->full;
-    } else if (q->first == pg && pg->next == NULL) {
+    } else if (pg->alone) {
         return;
     }
     hfi_queue_remove(q, pg);
@@ -153,7 +153,7 @@ bool hfi_heap_adopt_page(hf_heap *heap, hf_page *pg) {
     atomic_store_explicit(&pg->flags, atomic_load(&pg->flags) & HF_PAGE_HAS_ALIGNED,
                           memory_order_relaxed);
     hfi_page_update_limit(pg);
-    pg->next = pg->prev = NULL;
+    hfi_page_link(pg)->next = hfi_page_link(pg)->prev = NULL;
     hfi_page_collect(pg);
     if (pg->used == 0) {
         hfi_segment_page_free(heap, pg);
@@ -213,7 +213,7 @@ static hf_page *find_page(hf_heap *heap, unsigned c) {
     for (;;) {
         hf_page *pg = q->first;
         while (pg != NULL) {
-            hf_page *next = pg->next;
+            hf_page *next = hfi_page_next(pg);
             hfi_page_collect(pg);
             if (pg->free != NULL || hfi_page_extend(pg)) {
                 if (pg != q->first) {
@@ -287,7 +287,7 @@ void hfi_heap_collect(hf_heap *heap, bool force) {
     for (unsigned c = 0; c < HF_CLASS_COUNT; c++) {
         hf_page_queue *q = &heap->queues[c];
         for (hf_page *pg = q->first; pg != NULL;) {
-            hf_page *next = pg->next;
+            hf_page *next = hfi_page_next(pg);
             hfi_page_collect(pg);
             if (pg->used == 0) {
                 hfi_queue_remove(q, pg);
@@ -298,7 +298,7 @@ void hfi_heap_collect(hf_heap *heap, bool force) {
         set_direct(heap, c);
     }
     for (hf_page *pg = heap->full.first; pg != NULL;) {
-        hf_page *next = pg->next;
+        hf_page *next = hfi_page_next(pg);
         hfi_page_collect(pg);
         if (pg->used == 0) {
             hfi_queue_remove(&heap->full, pg);
@@ -317,8 +317,11 @@ bool hfi_heap_is_valid(const hf_heap *heap, const char **why) {
     for (unsigned c = 0; c < HF_CLASS_COUNT && w == NULL; c++) {
         const hf_page_queue *q = &heap->queues[c];
         const hf_page *prev = NULL;
-        for (const hf_page *pg = q->first; pg != NULL && w == NULL; prev = pg, pg = pg->next) {
-            if (pg->prev != prev)
+        for (const hf_page *pg = q->first; pg != NULL && w == NULL;
+             prev = pg, pg = hfi_page_next(pg)) {
+            if (pg->alone != (q->first == pg && q->last == pg))
+                w = "alone flag";
+            else if (hfi_page_prev(pg) != prev)
                 w = "queue links";
             else if (pg->class_idx != c)
                 w = "page in the wrong queue";

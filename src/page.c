@@ -18,7 +18,7 @@ void hfi_page_init(hf_page *pg, uint8_t *start, size_t area, unsigned class_idx,
     atomic_store_explicit(&pg->thread_free, NULL, memory_order_relaxed);
     pg->used = 0;
     __atomic_store_n(&pg->capacity, 0, __ATOMIC_RELAXED); /* others read it (free.c) */
-    pg->reserved = (uint32_t)(area / bs);
+    pg->reserved = (uint16_t)(area / bs);
     pg->block_size = bs;
     pg->div_magic = 1u + UINT64_MAX / bs;
     pg->free_limit = 0;
@@ -28,7 +28,7 @@ void hfi_page_init(hf_page *pg, uint8_t *start, size_t area, unsigned class_idx,
     pg->fresh_zero = zero;
     pg->free_is_zero = zero;
     pg->start = start;
-    pg->next = pg->prev = NULL;
+    pg->alone = 0;
 }
 
 /* Carve the next run of never-used blocks onto the (empty) free list. */
@@ -126,34 +126,47 @@ bool hfi_page_is_valid(const hf_page *pg, const char **why) {
     return w == NULL;
 }
 
+/* Only the first or last page of a queue can be alone in it: refresh both after a change. */
+static void queue_mark_alone(hf_page_queue *q) {
+    if (q->first) q->first->alone = q->first == q->last;
+    if (q->last) q->last->alone = q->first == q->last;
+}
+
 void hfi_queue_push_front(hf_page_queue *q, hf_page *pg) {
-    pg->prev = NULL;
-    pg->next = q->first;
+    hf_page_link *l = hfi_page_link(pg);
+    l->prev = NULL;
+    l->next = q->first;
     if (q->first)
-        q->first->prev = pg;
+        hfi_page_link(q->first)->prev = pg;
     else
         q->last = pg;
     q->first = pg;
+    queue_mark_alone(q);
 }
 
 void hfi_queue_push_back(hf_page_queue *q, hf_page *pg) {
-    pg->next = NULL;
-    pg->prev = q->last;
+    hf_page_link *l = hfi_page_link(pg);
+    l->next = NULL;
+    l->prev = q->last;
     if (q->last)
-        q->last->next = pg;
+        hfi_page_link(q->last)->next = pg;
     else
         q->first = pg;
     q->last = pg;
+    queue_mark_alone(q);
 }
 
 void hfi_queue_remove(hf_page_queue *q, hf_page *pg) {
-    if (pg->prev)
-        pg->prev->next = pg->next;
+    hf_page_link *l = hfi_page_link(pg);
+    if (l->prev)
+        hfi_page_link(l->prev)->next = l->next;
     else
-        q->first = pg->next;
-    if (pg->next)
-        pg->next->prev = pg->prev;
+        q->first = l->next;
+    if (l->next)
+        hfi_page_link(l->next)->prev = l->prev;
     else
-        q->last = pg->prev;
-    pg->next = pg->prev = NULL;
+        q->last = l->prev;
+    l->next = l->prev = NULL;
+    pg->alone = 0;
+    queue_mark_alone(q);
 }

@@ -11,6 +11,7 @@
 
 _Static_assert(sizeof(hf_segment) <= HF_SEGMENT_HEADER, "segment header overflows page 0");
 _Static_assert(sizeof(hf_span) <= HF_SPAN_HEADER, "span header overflows its page");
+_Static_assert(sizeof(hf_page) == 64, "the free path indexes pages with a shift");
 
 uintptr_t hfi_secret;
 
@@ -203,6 +204,7 @@ static void segment_setup(hf_heap *heap, hf_segment *s, int kind) {
     s->h.pages_used = 0;
     atomic_store_explicit(&s->h.remote_pending, 0, memory_order_relaxed);
     memset(s->pages, 0, sizeof s->pages);
+    memset(s->links, 0, sizeof s->links);
     s->free_mask = count >= 64 ? ~0ull : ((1ull << count) - 1);
     s->purge_mask = 0;
     s->purge_at = 0;

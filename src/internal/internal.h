@@ -147,6 +147,22 @@ void hfi_queue_remove(hf_page_queue *q, hf_page *pg);
 static inline uint8_t *hfi_page_end(const hf_page *pg) {
     return pg->start + (size_t)pg->reserved * pg->block_size;
 }
+static inline hf_segment *hfi_segment_of_page(const hf_page *pg) {
+    return (hf_segment *)((uintptr_t)pg & ~HF_SEGMENT_MASK);
+}
+
+/* Queue links of a page (beside the page table in its segment). */
+static inline hf_page_link *hfi_page_link(const hf_page *pg) {
+    hf_segment *s = hfi_segment_of_page(pg);
+    return &s->links[pg - s->pages];
+}
+static inline hf_page *hfi_page_next(const hf_page *pg) {
+    return hfi_page_link(pg)->next;
+}
+static inline hf_page *hfi_page_prev(const hf_page *pg) {
+    return hfi_page_link(pg)->prev;
+}
+
 /* The page that holds p inside a small or medium segment. */
 static inline hf_page *hfi_page_of(hf_segment *s, const void *p) {
     return &s->pages[((uintptr_t)p - (uintptr_t)s) >> s->h.page_shift];
@@ -165,9 +181,6 @@ bool hfi_segment_is_valid(const hf_segment *s, const char **why);
 void hfi_segment_fork_prepare(void);
 void hfi_segment_fork_parent(void);
 void hfi_segment_fork_child(void);
-static inline hf_segment *hfi_segment_of_page(const hf_page *pg) {
-    return (hf_segment *)((uintptr_t)pg & ~HF_SEGMENT_MASK);
-}
 
 /* ---- heap.c ----------------------------------------------------------------------------- */
 extern HF_TLS hf_heap *hfi_tl_heap;

@@ -64,27 +64,33 @@ struct hf_heap;
  *  free        -- blocks malloc pops from (owner thread only);
  *  local_free  -- blocks freed by the owner (pushed without atomics);
  *  thread_free -- blocks freed by other threads (atomic push; the owner takes them in a batch).
- * `used` counts blocks out of the page; remote frees are subtracted when collected. */
+ * `used` counts blocks out of the page; remote frees are subtracted when collected.
+ * Exactly 64 bytes, so the free path finds a page with a shift; the queue links live beside
+ * the page table in the segment (hf_segment.links), off the hot cache line. */
 typedef struct hf_page {
     hf_block *free;
     hf_block *local_free;
     _Atomic(hf_block *) thread_free;
-    uint32_t used;
-    uint32_t capacity; /* blocks carved so far (fresh pages are carved lazily) */
-    uint32_t reserved; /* blocks that fit on the page */
-    uint32_t block_size;
-    uint64_t div_magic;  /* 1 + UINT64_MAX / block_size: for off < 2^32, off % block_size == 0
-                            iff off * div_magic (mod 2^64) < div_magic (Lemire et al.) */
+    uint64_t div_magic; /* 1 + UINT64_MAX / block_size: for off < 2^32, off % block_size == 0
+                           iff off * div_magic (mod 2^64) < div_magic (Lemire et al.) */
+    uint8_t *start;
     uint32_t free_limit; /* owner's fast-free bound: capacity * block_size, or 0 while any
                             flag is set, so one compare covers range and flags */
+    uint32_t block_size;
+    uint32_t used;
+    uint32_t capacity; /* blocks carved so far (fresh pages are carved lazily) */
+    uint16_t reserved; /* blocks that fit on the page (at most 64 KiB / 16) */
     uint8_t class_idx;
     _Atomic(uint8_t) flags; /* HF_PAGE_*; atomic because other threads test HAS_ALIGNED */
     uint8_t in_use;         /* assigned to a class */
     uint8_t free_is_zero;   /* every block on `free` is zero past its first two words */
     uint8_t fresh_zero;     /* the uncarved rest of the page is zero (fresh or purged memory) */
-    uint8_t *start;
-    struct hf_page *next, *prev; /* heap queue links */
+    uint8_t alone;          /* the only page in its queue (kept by the queue functions) */
 } hf_page;
+
+typedef struct hf_page_link {
+    hf_page *next, *prev; /* heap queue links */
+} hf_page_link;
 
 /* Fields every header starts with: the free path reads them before it knows the kind. */
 typedef struct hf_header {
@@ -110,6 +116,7 @@ typedef struct hf_segment {
     uint64_t cached_at;  /* when the segment entered the cache (ms) */
     int purged;          /* cached and purged */
     hf_page pages[HF_MAX_PAGES];
+    hf_page_link links[HF_MAX_PAGES];
 } hf_segment;
 
 /* A large or huge block: its own mapping. */
