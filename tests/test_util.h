@@ -32,14 +32,17 @@
 #define CHECK_GE(a, b)      CHECK_OP(a, >=, b)
 #define CHECK_ALIGNED(p, a) CHECK_EQ((uintptr_t)(p) % (uintptr_t)(a), 0)
 
-/* Resident set size of this process in bytes, from /proc/self/statm. */
-static inline size_t test_rss_bytes(void) {
-    unsigned long size = 0, resident = 0;
+/* Field `field` of /proc/self/statm in bytes: 0 is the total mapped size, 1 the resident set. */
+static inline size_t test_statm_bytes(unsigned field) {
+    unsigned long v[2] = {0, 0};
     FILE *f = fopen("/proc/self/statm", "r");
     CHECK(f != NULL);
-    CHECK(fscanf(f, "%lu %lu", &size, &resident) == 2);
+    CHECK(fscanf(f, "%lu %lu", &v[0], &v[1]) == 2);
     fclose(f);
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+    return (size_t)v[field & 1] * (size_t)sysconf(_SC_PAGESIZE);
+}
+static inline size_t test_rss_bytes(void) {
+    return test_statm_bytes(1);
 }
 
 /* xorshift64* generator; the state must not be 0. */

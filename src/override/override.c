@@ -101,27 +101,26 @@ HF_EXPORT void malloc_stats(void) {
     hf_stats_print(stderr);
 }
 
-/* glibc's XML shape, with heapforge's figures. */
+/* The figures glibc prints for a heap and again for the whole process. */
+static void info_figures(FILE *out, const hf_process_info *i, bool with_mmap) {
+    fprintf(out, "<total type=\"fast\" count=\"0\" size=\"0\"/>\n");
+    fprintf(out, "<total type=\"rest\" count=\"0\" size=\"%zu\"/>\n", i->cached_bytes);
+    if (with_mmap) fprintf(out, "<total type=\"mmap\" count=\"%zu\" size=\"0\"/>\n", i->spans);
+    fprintf(out, "<system type=\"current\" size=\"%zu\"/>\n", i->committed_bytes);
+    fprintf(out, "<system type=\"max\" size=\"%zu\"/>\n", i->reserved_bytes);
+    fprintf(out, "<aspace type=\"total\" size=\"%zu\"/>\n", i->reserved_bytes);
+    fprintf(out, "<aspace type=\"mprotect\" size=\"%zu\"/>\n", i->reserved_bytes);
+}
+
+/* glibc's XML shape, with heapforge's figures (one heap: per-thread heaps are not listed yet). */
 HF_EXPORT int malloc_info(int options, FILE *out) {
     if (options != 0 || out == NULL) return -1;
     hf_process_info i;
     hf_process_info_get(&i);
-    fprintf(out, "<malloc version=\"1\">\n");
-    fprintf(out, "<heap nr=\"0\">\n<sizes>\n</sizes>\n");
-    fprintf(out, "<total type=\"fast\" count=\"0\" size=\"0\"/>\n");
-    fprintf(out, "<total type=\"rest\" count=\"0\" size=\"%zu\"/>\n", i.cached_bytes);
-    fprintf(out, "<system type=\"current\" size=\"%zu\"/>\n", i.committed_bytes);
-    fprintf(out, "<system type=\"max\" size=\"%zu\"/>\n", i.reserved_bytes);
-    fprintf(out, "<aspace type=\"total\" size=\"%zu\"/>\n", i.reserved_bytes);
-    fprintf(out, "<aspace type=\"mprotect\" size=\"%zu\"/>\n", i.reserved_bytes);
+    fprintf(out, "<malloc version=\"1\">\n<heap nr=\"0\">\n<sizes>\n</sizes>\n");
+    info_figures(out, &i, false);
     fprintf(out, "</heap>\n");
-    fprintf(out, "<total type=\"fast\" count=\"0\" size=\"0\"/>\n");
-    fprintf(out, "<total type=\"rest\" count=\"0\" size=\"%zu\"/>\n", i.cached_bytes);
-    fprintf(out, "<total type=\"mmap\" count=\"%zu\" size=\"0\"/>\n", i.spans);
-    fprintf(out, "<system type=\"current\" size=\"%zu\"/>\n", i.committed_bytes);
-    fprintf(out, "<system type=\"max\" size=\"%zu\"/>\n", i.reserved_bytes);
-    fprintf(out, "<aspace type=\"total\" size=\"%zu\"/>\n", i.reserved_bytes);
-    fprintf(out, "<aspace type=\"mprotect\" size=\"%zu\"/>\n", i.reserved_bytes);
+    info_figures(out, &i, true);
     fprintf(out, "</malloc>\n");
     return 0;
 }

@@ -20,15 +20,6 @@ struct node {
     size_t tag;
 };
 
-static size_t vm_size_bytes(void) {
-    unsigned long size = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    CHECK(f != NULL);
-    CHECK(fscanf(f, "%lu %lu", &size, &resident) == 2);
-    fclose(f);
-    return (size_t)size * (size_t)sysconf(_SC_PAGESIZE);
-}
-
 /* Allocate blocks of n bytes until NULL; returns the list, count in *count. */
 static struct node *exhaust(size_t n, size_t max_count, size_t *count) {
     struct node *head = NULL;
@@ -69,7 +60,7 @@ static void release(struct node *head, size_t count) {
 static int child(void) {
     /* stdio buffers must exist before the limit bites */
     setvbuf(stdout, NULL, _IONBF, 0);
-    size_t vsz = vm_size_bytes();
+    size_t vsz = test_statm_bytes(0);
     struct rlimit rl = {512u << 20, 512u << 20};
     CHECK(setrlimit(RLIMIT_AS, &rl) == 0);
     fprintf(stderr, "api_oom: address space before the limit: %zu MiB\n", vsz >> 20);
