@@ -66,10 +66,7 @@ static void span_rebind(hf_span *old, size_t old_size, hf_span *sp, size_t new_s
         if (keep < (uintptr_t)old + old_size)
             hfi_pagemap_unregister((void *)keep, (uint8_t *)old + old_size);
     }
-    sp->h.cookie = (uintptr_t)sp ^ hfi_secret;
-    sp->h.map_base = sp;
-    sp->h.map_size = new_size;
-    hfi_pagemap_register(sp, (uint8_t *)sp + new_size, true);
+    hfi_header_publish(&sp->h, sp, new_size, true);
 }
 
 /* Unlink spans that waited past the purge delay; the caller unmaps them after unlocking. */
@@ -148,11 +145,8 @@ void *hfi_span_alloc(size_t n, size_t align, bool zero) {
             hfi_set_enomem();
             return NULL;
         }
-        sp->h.cookie = (uintptr_t)sp ^ hfi_secret;
-        sp->h.map_base = base;
-        sp->h.map_size = size;
         sp->dirty = 0;
-        hfi_pagemap_register(sp, (uint8_t *)sp + size, true);
+        hfi_header_publish(&sp->h, base, size, true);
         atomic_fetch_add_explicit(&hfi_os_stats.spans, 1, memory_order_relaxed);
     }
     sp->h.kind = HF_SEG_SPAN;

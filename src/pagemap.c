@@ -25,6 +25,15 @@ void hfi_pagemap_unregister(void *header, void *end) {
         atomic_store_explicit(&hfi_pagemap[i], HF_MAP_NONE, memory_order_relaxed);
 }
 
+/* Stamp a new header (cookie, mapping) and make it findable: segments, spans and later lab
+ * regions all come into being through here. */
+void hfi_header_publish(hf_header *h, void *base, size_t size, bool tail) {
+    h->cookie = (uintptr_t)h ^ hfi_secret;
+    h->map_base = base;
+    h->map_size = size;
+    hfi_pagemap_register(h, (uint8_t *)base + size, tail);
+}
+
 hf_header *hfi_header_of_slow(const void *p) {
     uintptr_t idx = (uintptr_t)p >> HF_SEGMENT_SHIFT;
     if (idx >= HF_PAGEMAP_COUNT) return NULL;

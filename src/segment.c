@@ -186,11 +186,8 @@ static hf_segment *segment_fresh(void) {
     size_t size;
     hf_segment *s = hfi_os_map_aligned(HF_SEGMENT_SIZE, HF_SEGMENT_SIZE, &base, &size);
     if (s == NULL) return NULL;
-    s->h.cookie = (uintptr_t)s ^ hfi_secret;
-    s->h.map_base = base;
-    s->h.map_size = size;
     s->dirty_mask = 0;
-    hfi_pagemap_register(s, (uint8_t *)s + HF_SEGMENT_SIZE, false);
+    hfi_header_publish(&s->h, base, size, false);
     atomic_fetch_add_explicit(&hfi_os_stats.segments, 1, memory_order_relaxed);
     return s;
 }

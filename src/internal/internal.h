@@ -120,6 +120,7 @@ static inline hf_header *hfi_header_of(const void *p) {
     return NULL;
 }
 hf_header *hfi_header_of_slow(const void *p);
+void hfi_header_publish(hf_header *h, void *base, size_t size, bool tail);
 
 /* ---- size_class.c ----------------------------------------------------------------------- */
 extern const uint32_t hfi_class_size[HF_CLASS_COUNT];
