@@ -80,8 +80,13 @@ HF_API void hf_stats_print(FILE *out) {
 HF_API int hf_trim(size_t pad) {
     (void)pad;
     size_t before = atomic_load(&hfi_os_stats.purges) + atomic_load(&hfi_os_stats.munmaps);
-    hf_heap *heap = hfi_tl_heap;
-    if (heap != &hfi_heap_empty) hfi_heap_collect(heap, true);
+    hf_heap *heap = hfi_heap_get();
+    if (heap != NULL) {
+        /* Segments of exited threads come here first, so their free pages can go too. */
+        while (hfi_segment_reclaim(heap)) {
+        }
+        hfi_heap_collect(heap, true);
+    }
     hfi_segment_cache_trim(true);
     hfi_span_cache_trim(true);
     return atomic_load(&hfi_os_stats.purges) + atomic_load(&hfi_os_stats.munmaps) != before;

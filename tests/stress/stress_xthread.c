@@ -196,5 +196,15 @@ int main(int argc, char **argv) {
            "committed\n",
            atomic_load(&allocated), atomic_load(&sent), info.segments, info.spans,
            info.committed_bytes >> 20);
+    /* Every block is freed and the workers are gone: a trim adopts their segments and hands all
+     * of them back, leaving no abandoned segment and no cached large block. */
+    hf_trim(0);
+    hf_process_info_get(&info);
+    printf("stress_xthread: after hf_trim: %zu segments (%zu abandoned), %zu spans, %zu MiB "
+           "committed\n",
+           info.segments, info.abandoned_segments, info.spans, info.committed_bytes >> 20);
+    CHECK_EQ(info.abandoned_segments, 0);
+    CHECK_LE(info.segments, 2);
+    CHECK_EQ(info.spans, 0);
     return 0;
 }
