@@ -74,6 +74,85 @@ typedef struct hf_process_info {
 
 HF_API void hf_process_info_get(hf_process_info *out);
 
+/* ---- The allocator lab ---------------------------------------------------------------
+ * The classic placement policies, each on arenas of its own. An arena is a growable set of
+ * regions from the OS, guarded by a lock; all of its metadata lives inside those regions.
+ * hf_free / free accept any pointer from any arena (the page map knows its owner). */
+typedef enum hf_policy {
+    HF_POLICY_FAST = 0, /* the production allocator (not an arena policy) */
+    HF_POLICY_FIRST_FIT,
+    HF_POLICY_NEXT_FIT,
+    HF_POLICY_BEST_FIT,
+    HF_POLICY_WORST_FIT,
+    HF_POLICY_SEGREGATED,
+    HF_POLICY_BUDDY,
+    HF_POLICY_TLSF,
+    HF_POLICY_COUNT
+} hf_policy;
+
+typedef struct hf_arena hf_arena;
+
+typedef struct hf_arena_config {
+    size_t initial_size;      /* bytes of the first region (0: 1 MiB) */
+    size_t growth_step;       /* minimum bytes added when the arena grows (0: 1 MiB) */
+    size_t min_split;         /* fits: a split leaves a free tail only this big or bigger */
+    unsigned buddy_max_order; /* buddy: largest block is 2^order bytes (0: 22) */
+    unsigned long long seed;  /* pseudo-random choices (skip-list heights): same seed, same run */
+} hf_arena_config;
+
+typedef struct hf_arena_statistics {
+    size_t version;    /* sizeof(hf_arena_statistics) */
+    size_t live_bytes; /* usable bytes of live blocks */
+    size_t peak_live_bytes;
+    size_t footprint; /* bytes of the arena's regions */
+    size_t peak_footprint;
+    size_t free_bytes; /* bytes in free blocks */
+    size_t free_blocks;
+    size_t largest_free;
+    size_t used_blocks;
+    double external_fragmentation; /* 1 - largest_free / free_bytes (0 when nothing is free) */
+    unsigned bins;                 /* how many of per_bin are meaningful */
+    size_t per_bin[64]; /* free blocks per order (buddy) or per class (segregated, TLSF) */
+} hf_arena_statistics;
+
+typedef struct hf_block_info {
+    void *addr;  /* payload of a used block, start of a free one */
+    size_t size; /* bytes the block occupies, overhead included */
+    int used;
+} hf_block_info;
+typedef void (*hf_arena_visitor)(const hf_block_info *block, void *arg);
+
+/* Policy names: "fast", "first-fit", "next-fit", "best-fit", "worst-fit", "segregated",
+ * "buddy", "tlsf". hf_policy_from_name returns -1 for an unknown name. */
+HF_API const char *hf_policy_name(hf_policy policy);
+HF_API int hf_policy_from_name(const char *name, hf_policy *out);
+
+/* NULL with errno = EINVAL for a bad policy or config, ENOMEM when the OS refuses. */
+HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config);
+HF_API void hf_arena_destroy(hf_arena *arena); /* frees every block at once */
+HF_API HF_MALLOC_ATTR void *hf_arena_malloc(hf_arena *arena, size_t size);
+HF_API HF_MALLOC_ATTR void *hf_arena_calloc(hf_arena *arena, size_t count, size_t size);
+HF_API void *hf_arena_realloc(hf_arena *arena, void *p, size_t size);
+HF_API HF_MALLOC_ATTR void *hf_arena_memalign(hf_arena *arena, size_t alignment, size_t size);
+HF_API void hf_arena_free(hf_arena *arena, void *p);
+HF_API size_t hf_arena_usable_size(hf_arena *arena, const void *p);
+/* Every block, used and free, region by region in address order. */
+HF_API void hf_arena_walk(hf_arena *arena, hf_arena_visitor visitor, void *arg);
+/* Full invariant validation: NULL when valid, else a description of the first violation. */
+HF_API const char *hf_arena_check(hf_arena *arena);
+HF_API void hf_arena_stats(hf_arena *arena, hf_arena_statistics *out);
+
+/* One entry point per policy, each on a process-wide arena of that policy; hf_free frees them. */
+HF_API HF_MALLOC_ATTR void *hf_malloc_first_fit(size_t size);
+HF_API HF_MALLOC_ATTR void *hf_malloc_next_fit(size_t size);
+HF_API HF_MALLOC_ATTR void *hf_malloc_best_fit(size_t size);
+HF_API HF_MALLOC_ATTR void *hf_malloc_worst_fit(size_t size);
+HF_API HF_MALLOC_ATTR void *hf_malloc_segregated(size_t size);
+HF_API HF_MALLOC_ATTR void *hf_malloc_buddy(size_t size);
+HF_API HF_MALLOC_ATTR void *hf_malloc_tlsf(size_t size);
+/* The process-wide arena behind hf_malloc_<policy> (created on first use; NULL for fast). */
+HF_API hf_arena *hf_arena_default(hf_policy policy);
+
 #ifdef __cplusplus
 }
 #endif

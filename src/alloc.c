@@ -69,6 +69,7 @@ HF_API void *hf_realloc(void *p, size_t n) {
         return NULL;
     }
     if (h->kind == HF_SEG_SPAN) return hfi_span_realloc((hf_span *)h, p, n);
+    if (h->kind == HF_SEG_LAB) return hfi_lab_realloc(h, p, n);
     hf_page *pg = usable ? hfi_page_of((hf_segment *)h, p) : NULL;
     hf_block *b = pg ? (hf_block *)((uint8_t *)p + usable - pg->block_size) : NULL;
     if (b == NULL || b->mark == ((uintptr_t)b ^ hfi_secret)) {

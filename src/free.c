@@ -47,13 +47,17 @@ HF_NOINLINE void hfi_free_generic(hf_header *h, void *p, size_t expected_size) {
     if (h == NULL) {
         h = hfi_header_of_slow(p);
         if (h == NULL) return; /* not ours: memory from before we were loaded, or bogus */
-        if (h->kind != HF_SEG_SPAN) {
+        if (h->kind != HF_SEG_SPAN && h->kind != HF_SEG_LAB) {
             hfi_report_error("invalid free", p, 0);
             return;
         }
     }
     if (h->kind == HF_SEG_SPAN) {
         hfi_span_free((hf_span *)h, p);
+        return;
+    }
+    if (h->kind == HF_SEG_LAB) { /* a block of a lab arena */
+        hfi_lab_free(h, p);
         return;
     }
     if (h->kind != HF_SEG_SMALL && h->kind != HF_SEG_MEDIUM) {
@@ -125,6 +129,7 @@ size_t hfi_usable_size(const void *p, hf_header **hdr) {
     if (hdr) *hdr = h;
     if (h == NULL) return 0;
     if (h->kind == HF_SEG_SPAN) return hfi_span_usable((const hf_span *)h, p);
+    if (h->kind == HF_SEG_LAB) return hfi_lab_usable_size(h, p);
     if (h->kind != HF_SEG_SMALL && h->kind != HF_SEG_MEDIUM) return 0;
     hf_page *pg = hfi_page_of((hf_segment *)h, p);
     if (!pg->in_use) return 0;

@@ -218,6 +218,14 @@ void hfi_span_fork_prepare(void);
 void hfi_span_fork_parent(void);
 void hfi_span_fork_child(void);
 
+/* ---- lab/arena.c: the lab's glue to free, realloc and fork ------------------------------ */
+void hfi_lab_free(hf_header *h, void *p);
+size_t hfi_lab_usable_size(hf_header *h, const void *p);
+void *hfi_lab_realloc(hf_header *h, void *p, size_t n);
+void hfi_lab_fork_prepare(void);
+void hfi_lab_fork_parent(void);
+void hfi_lab_fork_child(void);
+
 /* ---- stats.c --------------------------------------------------------------------------- */
 void hfi_stats_print_fd(int fd);
 typedef void (*hf_line_fn)(void *ctx, const char *line);

@@ -44,7 +44,13 @@
 
 /* ---- owners and kinds ------------------------------------------------------------------ */
 #define HF_OWNER_NONE ((uintptr_t)1) /* spans and cached segments: no thread owns them */
-enum hf_segment_kind { HF_SEG_SMALL = 1, HF_SEG_MEDIUM = 2, HF_SEG_SPAN = 3, HF_SEG_FREE = 4 };
+enum hf_segment_kind {
+    HF_SEG_SMALL = 1,
+    HF_SEG_MEDIUM = 2,
+    HF_SEG_SPAN = 3,
+    HF_SEG_FREE = 4,
+    HF_SEG_LAB = 5 /* a region of a lab arena (src/lab) */
+};
 enum hf_span_state { HF_SPAN_LIVE = 1, HF_SPAN_CACHED = 2 };
 
 /* Page flags, tested together on the free fast path. */

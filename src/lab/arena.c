@@ -1,0 +1,415 @@
+/* lab/arena.c -- lab arenas: a lock, a list of regions from the OS, and one placement policy
+ * (lab.h). The arena serialises every policy call, grows by whole regions when the policy has
+ * no room, keeps live and footprint figures, and owns the glue to the rest of heapforge:
+ * each region starts with an hf_header of kind HF_SEG_LAB published in the page map, so free()
+ * of any lab pointer, whatever arena made it, finds its way back here (hfi_lab_free).
+ *
+ * Layout: every region is aligned to a segment and starts with an hf_lab_region header; the
+ * first region also holds the hf_arena struct and the policy's state, so an arena needs no
+ * memory but its own regions. The rest of a region goes to the policy. */
+#include "internal/internal.h"
+#include "lab/lab.h"
+
+#include <string.h>
+
+#define LAB_DEFAULT_REGION ((size_t)1 << 20)
+
+typedef struct hf_lab_region {
+    hf_header h; /* kind HF_SEG_LAB, owner HF_OWNER_NONE */
+    struct hf_arena *arena;
+    struct hf_lab_region *next;
+} hf_lab_region;
+
+struct hf_arena {
+    hf_lock lock;
+    const hf_lab_policy *policy;
+    hf_policy id;
+    hf_lab_config cfg;
+    hf_lab_region *regions; /* the first region (holding this struct) is last */
+    size_t footprint, peak_footprint;
+    size_t live, peak_live;
+    _Alignas(16) unsigned char state[]; /* the policy's state */
+};
+
+static const hf_lab_policy *const policies[HF_POLICY_COUNT] = {
+    [HF_POLICY_FIRST_FIT] = &hfi_policy_first_fit,
+    [HF_POLICY_NEXT_FIT] = &hfi_policy_next_fit,
+    [HF_POLICY_BEST_FIT] = &hfi_policy_best_fit,
+    [HF_POLICY_WORST_FIT] = &hfi_policy_worst_fit,
+    [HF_POLICY_SEGREGATED] = &hfi_policy_segregated,
+    [HF_POLICY_BUDDY] = &hfi_policy_buddy,
+    [HF_POLICY_TLSF] = &hfi_policy_tlsf,
+};
+
+static const char *const policy_names[HF_POLICY_COUNT] = {
+    "fast", "first-fit", "next-fit", "best-fit", "worst-fit", "segregated", "buddy", "tlsf",
+};
+
+HF_API const char *hf_policy_name(hf_policy policy) {
+    return (unsigned)policy < HF_POLICY_COUNT ? policy_names[policy] : NULL;
+}
+
+HF_API int hf_policy_from_name(const char *name, hf_policy *out) {
+    for (unsigned i = 0; name != NULL && i < HF_POLICY_COUNT; i++) {
+        if (strcmp(name, policy_names[i]) == 0) {
+            if (out) *out = (hf_policy)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* ---- regions -------------------------------------------------------------------------- */
+static size_t region_header_size(void) {
+    return hf_align_up(sizeof(hf_lab_region), 64);
+}
+
+static hf_lab_region *region_map(size_t size) {
+    void *base;
+    size_t msize;
+    size = hf_align_up(size, HF_OS_PAGE_SIZE);
+    hf_lab_region *r = hfi_os_map_aligned(size, HF_SEGMENT_SIZE, &base, &msize);
+    if (r == NULL) return NULL;
+    r->h.kind = HF_SEG_LAB;
+    atomic_store_explicit(&r->h.owner, HF_OWNER_NONE, memory_order_relaxed);
+    r->next = NULL;
+    hfi_header_publish(&r->h, base, msize, true);
+    return r;
+}
+
+static void region_unmap(hf_lab_region *r) {
+    size_t size = r->h.map_size;
+    hfi_pagemap_unregister(r, (uint8_t *)r + size);
+    hfi_os_unmap(r, size);
+}
+
+/* Add a region able to serve n bytes; caller holds the lock. */
+static bool arena_grow_locked(hf_arena *a, size_t n) {
+    size_t need = a->policy->region_need(a->state, n);
+    if (need == 0 || need > ((size_t)1 << (HF_ADDRESS_BITS - 2))) return false;
+    size_t size = need + region_header_size();
+    if (size < a->cfg.growth_step) size = a->cfg.growth_step;
+    hf_lab_region *r = region_map(size);
+    if (r == NULL) return false;
+    r->arena = a;
+    r->next = a->regions;
+    a->regions = r;
+    size_t hdr = region_header_size();
+    a->policy->add_region(a->state, (uint8_t *)r + hdr, hf_align_down(r->h.map_size - hdr, 16));
+    a->footprint += r->h.map_size;
+    if (a->footprint > a->peak_footprint) a->peak_footprint = a->footprint;
+    return true;
+}
+
+/* ---- arenas ---------------------------------------------------------------------------- */
+HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config) {
+    if ((unsigned)policy >= HF_POLICY_COUNT || policies[policy] == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    hfi_process_init();
+    const hf_lab_policy *pol = policies[policy];
+    hf_lab_config cfg = {LAB_DEFAULT_REGION, LAB_DEFAULT_REGION, 0, 22, 0x9E3779B97F4A7C15ull};
+    if (config != NULL) {
+        if (config->initial_size) cfg.initial_size = config->initial_size;
+        if (config->growth_step) cfg.growth_step = config->growth_step;
+        cfg.min_split = config->min_split;
+        if (config->buddy_max_order) cfg.buddy_max_order = config->buddy_max_order;
+        if (config->seed) cfg.seed = config->seed;
+    }
+    if (cfg.buddy_max_order < 8 || cfg.buddy_max_order > 40 ||
+        cfg.initial_size > ((size_t)1 << 40) || cfg.growth_step > ((size_t)1 << 40)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t hdr = region_header_size();
+    size_t meta = hf_align_up(sizeof(hf_arena) + pol->state_size, 64);
+    size_t first = hdr + meta + cfg.initial_size;
+    hf_lab_region *r = region_map(first);
+    if (r == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    hf_arena *a = (hf_arena *)((uint8_t *)r + hdr);
+    memset(a, 0, sizeof *a);
+    hfi_lock_init(&a->lock);
+    a->policy = pol;
+    a->id = policy;
+    a->cfg = cfg;
+    pol->init(a->state, &a->cfg);
+    r->arena = a;
+    a->regions = r;
+    a->footprint = a->peak_footprint = r->h.map_size;
+    uint8_t *start = (uint8_t *)a + meta;
+    pol->add_region(a->state, start,
+                    hf_align_down((size_t)((uint8_t *)r + r->h.map_size - start), 16));
+    return a;
+}
+
+HF_API void hf_arena_destroy(hf_arena *a) {
+    if (a == NULL) return;
+    hf_lab_region *r = a->regions; /* the first region, holding `a`, is last in the list */
+    while (r != NULL) {
+        hf_lab_region *next = r->next;
+        region_unmap(r);
+        r = next;
+    }
+}
+
+static void note_live(hf_arena *a, void *p) {
+    if (p == NULL) return;
+    a->live += a->policy->usable_size(a->state, p);
+    if (a->live > a->peak_live) a->peak_live = a->live;
+}
+
+static void *arena_alloc(hf_arena *a, size_t align, size_t n) {
+    if (n > ((size_t)1 << (HF_ADDRESS_BITS - 2))) {
+        hfi_set_enomem();
+        return NULL;
+    }
+    hfi_lock(&a->lock);
+    void *p = align > HF_LAB_ALIGN ? a->policy->memalign(a->state, align, n)
+                                   : a->policy->malloc(a->state, n);
+    if (p == NULL && arena_grow_locked(a, n + (align > HF_LAB_ALIGN ? align + 64 : 0))) {
+        p = align > HF_LAB_ALIGN ? a->policy->memalign(a->state, align, n)
+                                 : a->policy->malloc(a->state, n);
+    }
+    note_live(a, p);
+    hfi_unlock(&a->lock);
+    if (p == NULL) hfi_set_enomem();
+    return p;
+}
+
+HF_API void *hf_arena_malloc(hf_arena *a, size_t n) {
+    return arena_alloc(a, HF_LAB_ALIGN, n);
+}
+
+HF_API void *hf_arena_memalign(hf_arena *a, size_t align, size_t n) {
+    if (!hf_is_pow2(align) || align > ((size_t)1 << 30)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return arena_alloc(a, align, n);
+}
+
+HF_API void *hf_arena_calloc(hf_arena *a, size_t count, size_t size) {
+    size_t n;
+    if (__builtin_mul_overflow(count, size, &n)) {
+        hfi_set_enomem();
+        return NULL;
+    }
+    void *p = arena_alloc(a, HF_LAB_ALIGN, n);
+    if (p != NULL) memset(p, 0, n);
+    return p;
+}
+
+/* The arena and region a pointer belongs to, or NULL when it is not in a lab region. */
+static hf_lab_region *region_of(const void *p) {
+    hf_header *h = hfi_header_of(p);
+    if (h == NULL) h = hfi_header_of_slow(p);
+    if (h == NULL || h->kind != HF_SEG_LAB) return NULL;
+    if ((const uint8_t *)p >= (const uint8_t *)h + h->map_size) return NULL;
+    return (hf_lab_region *)h;
+}
+
+static void arena_free_locked(hf_arena *a, void *p) {
+    size_t usable = a->policy->usable_size(a->state, p);
+    a->policy->free(a->state, p); /* reports and aborts on a bad pointer */
+    a->live -= usable;
+}
+
+/* free() of a lab pointer (from hfi_free_generic), whatever arena made it. */
+void hfi_lab_free(hf_header *h, void *p) {
+    hf_lab_region *r = (hf_lab_region *)h;
+    if ((uint8_t *)p >= (uint8_t *)h + h->map_size) return; /* past the region: not ours */
+    hf_arena *a = r->arena;
+    hfi_lock(&a->lock);
+    arena_free_locked(a, p);
+    hfi_unlock(&a->lock);
+}
+
+size_t hfi_lab_usable_size(hf_header *h, const void *p) {
+    hf_lab_region *r = (hf_lab_region *)h;
+    if ((const uint8_t *)p >= (const uint8_t *)h + h->map_size) return 0;
+    hf_arena *a = r->arena;
+    hfi_lock(&a->lock);
+    size_t n = a->policy->usable_size(a->state, p);
+    hfi_unlock(&a->lock);
+    return n;
+}
+
+void *hfi_lab_realloc(hf_header *h, void *p, size_t n) {
+    hf_arena *a = ((hf_lab_region *)h)->arena;
+    return hf_arena_realloc(a, p, n);
+}
+
+HF_API void hf_arena_free(hf_arena *a, void *p) {
+    if (p == NULL) return;
+    hf_lab_region *r = region_of(p);
+    if (r == NULL || r->arena != a) {
+        hfi_report_error("invalid free", p, 0); /* not a block of this arena */
+        return;
+    }
+    hfi_lock(&a->lock);
+    arena_free_locked(a, p);
+    hfi_unlock(&a->lock);
+}
+
+HF_API size_t hf_arena_usable_size(hf_arena *a, const void *p) {
+    hf_lab_region *r = p ? region_of(p) : NULL;
+    if (r == NULL || r->arena != a) return 0;
+    return hfi_lab_usable_size(&r->h, p);
+}
+
+HF_API void *hf_arena_realloc(hf_arena *a, void *p, size_t n) {
+    if (p == NULL) return hf_arena_malloc(a, n);
+    if (n == 0) {
+        hf_arena_free(a, p);
+        return NULL;
+    }
+    hf_lab_region *r = region_of(p);
+    if (r == NULL || r->arena != a) {
+        hfi_report_error("invalid free", p, 0);
+        return NULL;
+    }
+    hfi_lock(&a->lock);
+    size_t old = a->policy->usable_size(a->state, p);
+    if (old == 0) {
+        hfi_unlock(&a->lock);
+        hfi_report_error("realloc of a freed block", p, 0);
+        return NULL;
+    }
+    if (a->policy->resize(a->state, p, n)) { /* grown into a free neighbour, or shrunk */
+        a->live = a->live - old + a->policy->usable_size(a->state, p);
+        if (a->live > a->peak_live) a->peak_live = a->live;
+        hfi_unlock(&a->lock);
+        return p;
+    }
+    hfi_unlock(&a->lock);
+    void *q = hf_arena_malloc(a, n);
+    if (q == NULL) return NULL;
+    memcpy(q, p, old < n ? old : n);
+    hf_arena_free(a, p);
+    return q;
+}
+
+typedef struct walk_ctx {
+    hf_arena_visitor visitor;
+    void *arg;
+} walk_ctx;
+
+static void walk_adapter(const hf_lab_block_info *b, void *arg) {
+    walk_ctx *w = arg;
+    hf_block_info info = {b->addr, b->size, b->used};
+    w->visitor(&info, w->arg);
+}
+
+HF_API void hf_arena_walk(hf_arena *a, hf_arena_visitor visitor, void *arg) {
+    walk_ctx w = {visitor, arg};
+    hfi_lock(&a->lock);
+    a->policy->walk(a->state, walk_adapter, &w);
+    hfi_unlock(&a->lock);
+}
+
+HF_API const char *hf_arena_check(hf_arena *a) {
+    hfi_lock(&a->lock);
+    const char *why = a->policy->check(a->state);
+    hfi_unlock(&a->lock);
+    return why;
+}
+
+HF_API void hf_arena_stats(hf_arena *a, hf_arena_statistics *out) {
+    hf_lab_policy_stats ps;
+    memset(&ps, 0, sizeof ps);
+    hfi_lock(&a->lock);
+    a->policy->stats(a->state, &ps);
+    hf_arena_statistics s;
+    memset(&s, 0, sizeof s);
+    s.version = sizeof s;
+    s.live_bytes = a->live;
+    s.peak_live_bytes = a->peak_live;
+    s.footprint = a->footprint;
+    s.peak_footprint = a->peak_footprint;
+    hfi_unlock(&a->lock);
+    s.free_bytes = ps.free_bytes;
+    s.free_blocks = ps.free_blocks;
+    s.largest_free = ps.largest_free;
+    s.used_blocks = ps.used_blocks;
+    s.external_fragmentation =
+        ps.free_bytes ? 1.0 - (double)ps.largest_free / (double)ps.free_bytes : 0.0;
+    s.bins = ps.bins > 64 ? 64 : ps.bins;
+    memcpy(s.per_bin, ps.per_bin, sizeof s.per_bin);
+    *out = s;
+}
+
+/* ---- the process-wide arena of each policy ---------------------------------------------- */
+static hf_arena *_Atomic defaults[HF_POLICY_COUNT];
+static hf_lock defaults_lock;
+
+HF_API hf_arena *hf_arena_default(hf_policy policy) {
+    if ((unsigned)policy >= HF_POLICY_COUNT || policies[policy] == NULL) return NULL;
+    hf_arena *a = atomic_load_explicit(&defaults[policy], memory_order_acquire);
+    if (a != NULL) return a;
+    hfi_lock(&defaults_lock);
+    a = atomic_load_explicit(&defaults[policy], memory_order_relaxed);
+    if (a == NULL) {
+        a = hf_arena_create(policy, NULL);
+        atomic_store_explicit(&defaults[policy], a, memory_order_release);
+    }
+    hfi_unlock(&defaults_lock);
+    return a;
+}
+
+static void *default_malloc(hf_policy policy, size_t n) {
+    hf_arena *a = hf_arena_default(policy);
+    if (a == NULL) {
+        hfi_set_enomem();
+        return NULL;
+    }
+    return hf_arena_malloc(a, n);
+}
+
+HF_API void *hf_malloc_first_fit(size_t n) {
+    return default_malloc(HF_POLICY_FIRST_FIT, n);
+}
+HF_API void *hf_malloc_next_fit(size_t n) {
+    return default_malloc(HF_POLICY_NEXT_FIT, n);
+}
+HF_API void *hf_malloc_best_fit(size_t n) {
+    return default_malloc(HF_POLICY_BEST_FIT, n);
+}
+HF_API void *hf_malloc_worst_fit(size_t n) {
+    return default_malloc(HF_POLICY_WORST_FIT, n);
+}
+HF_API void *hf_malloc_segregated(size_t n) {
+    return default_malloc(HF_POLICY_SEGREGATED, n);
+}
+HF_API void *hf_malloc_buddy(size_t n) {
+    return default_malloc(HF_POLICY_BUDDY, n);
+}
+HF_API void *hf_malloc_tlsf(size_t n) {
+    return default_malloc(HF_POLICY_TLSF, n);
+}
+
+/* fork: the arenas' locks are taken around fork() like the allocator's own. */
+static hf_arena *fork_arenas(unsigned i) {
+    return i < HF_POLICY_COUNT ? atomic_load_explicit(&defaults[i], memory_order_acquire) : NULL;
+}
+
+void hfi_lab_fork_prepare(void) {
+    hfi_lock(&defaults_lock);
+    for (unsigned i = 0; i < HF_POLICY_COUNT; i++)
+        if (fork_arenas(i)) hfi_lock(&fork_arenas(i)->lock);
+}
+
+void hfi_lab_fork_parent(void) {
+    for (unsigned i = HF_POLICY_COUNT; i-- > 0;)
+        if (fork_arenas(i)) hfi_unlock(&fork_arenas(i)->lock);
+    hfi_unlock(&defaults_lock);
+}
+
+void hfi_lab_fork_child(void) {
+    for (unsigned i = 0; i < HF_POLICY_COUNT; i++)
+        if (fork_arenas(i)) hfi_lock_init(&fork_arenas(i)->lock);
+    hfi_lock_init(&defaults_lock);
+}

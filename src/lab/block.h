@@ -1,0 +1,167 @@
+/* lab/block.h -- the boundary-tagged block layer and the free-node layout shared by the fit
+ * policies (first/next/best/worst fit): block tags, region sentinels, and the skip list whose
+ * nodes live inside free blocks.
+ *
+ * Block: [header 16][payload ...][footer 16]. Header and footer are both a tag
+ * {size | used bit, check}; check = hash(size/used word, block address, magic), with different
+ * magics for headers and footers, so an overwritten tag, a footer taken for a header (free of a
+ * free block's start) or a pointer into the middle of a block is detected. Block sizes are
+ * multiples of 16 and at least HFI_BLOCK_MIN; payloads are 16-aligned because blocks are.
+ *
+ * Region: [prologue 48: header, region descriptor, footer][blocks ...][epilogue 16: header of
+ * size 0, used]. The sentinels are used blocks, so coalescing never looks outside a region.
+ *
+ * A free block holds an hfi_fnode at its payload: two skip-list towers (one keyed by address,
+ * whose level 0 with the prev links is the address-ordered doubly-linked free list, one keyed by
+ * (size, address)). Tower heights come from a seeded xorshift generator (p = 1/4) and are capped
+ * by the room in the block: a 64-byte block holds one level of each. */
+#ifndef HF_LAB_BLOCK_H
+#define HF_LAB_BLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HFI_BLOCK_TAG      16 /* bytes of a header, and of a footer */
+#define HFI_BLOCK_OVERHEAD 32 /* header + footer */
+#define HFI_BLOCK_MIN      64 /* tags + fnode with one level per tower */
+#define HFI_REGION_PRO     48 /* prologue: header, descriptor, footer */
+#define HFI_REGION_EPI     16 /* epilogue: header only */
+#define HFI_REGION_MIN     (HFI_REGION_PRO + HFI_BLOCK_MIN + HFI_REGION_EPI)
+#define HFI_SL_MAX         16 /* skip-list levels (p = 1/4: ample for 4^16 nodes) */
+
+#define HFI_TAG_HDR_MAGIC 0x6866626c6b686472ULL
+#define HFI_TAG_FTR_MAGIC 0x6866626c6b667472ULL
+
+typedef struct hfi_btag {
+    uint64_t sf;    /* size | used (bit 0) */
+    uint64_t check; /* hfi_tag_check(sf, block, magic) */
+} hfi_btag;
+
+/* The descriptor in a region's prologue; regions form a list sorted by address. */
+typedef struct hfi_region {
+    struct hfi_region *next;
+    uint8_t *end; /* one past the region */
+} hfi_region;
+
+/* A free block's node, at the block's payload. link[] holds the address tower (h[0] entries)
+ * then the size tower (h[1] entries). */
+typedef struct hfi_fnode {
+    uint8_t h[2];
+    uint8_t pad[6];
+    struct hfi_fnode *prev; /* address-order predecessor in the free list (NULL: first) */
+    struct hfi_fnode *link[];
+} hfi_fnode;
+
+enum { HFI_SL_ADDR = 0, HFI_SL_SIZE = 1 };
+
+typedef struct hfi_skiplist {
+    hfi_fnode *head[HFI_SL_MAX];
+    unsigned level; /* levels in use */
+    unsigned which; /* HFI_SL_ADDR or HFI_SL_SIZE */
+    size_t count;
+} hfi_skiplist;
+
+static inline uint64_t hfi_tag_check(uint64_t sf, const void *blk, uint64_t magic) {
+    uint64_t x = (sf ^ magic) * 0x9E3779B97F4A7C15ULL;
+    return x ^ (x >> 29) ^ (uint64_t)(uintptr_t)blk;
+}
+static inline hfi_btag *hfi_block_hdr(const void *b) {
+    return (hfi_btag *)(uintptr_t)b;
+}
+static inline size_t hfi_block_size(const void *b) {
+    return (size_t)(hfi_block_hdr(b)->sf & ~(uint64_t)15);
+}
+static inline bool hfi_block_used(const void *b) {
+    return (hfi_block_hdr(b)->sf & 1) != 0;
+}
+static inline bool hfi_block_hdr_ok(const void *b) {
+    const hfi_btag *t = hfi_block_hdr(b);
+    return t->check == hfi_tag_check(t->sf, b, HFI_TAG_HDR_MAGIC);
+}
+/* The footer of b agrees with b's (valid) header. */
+static inline bool hfi_block_ftr_ok(const void *b) {
+    const hfi_btag *h = hfi_block_hdr(b);
+    const hfi_btag *f = (const hfi_btag *)((const uint8_t *)b + hfi_block_size(b) - HFI_BLOCK_TAG);
+    return f->sf == h->sf && f->check == hfi_tag_check(h->sf, b, HFI_TAG_FTR_MAGIC);
+}
+static inline void hfi_block_write_hdr(void *b, size_t size, bool used) {
+    hfi_btag *t = hfi_block_hdr(b);
+    t->sf = (uint64_t)size | (used ? 1u : 0u);
+    t->check = hfi_tag_check(t->sf, b, HFI_TAG_HDR_MAGIC);
+}
+/* Header and footer of a block of size bytes (size >= HFI_BLOCK_OVERHEAD). */
+static inline void hfi_block_write(void *b, size_t size, bool used) {
+    hfi_block_write_hdr(b, size, used);
+    hfi_btag *f = (hfi_btag *)((uint8_t *)b + size - HFI_BLOCK_TAG);
+    f->sf = (uint64_t)size | (used ? 1u : 0u);
+    f->check = hfi_tag_check(f->sf, b, HFI_TAG_FTR_MAGIC);
+}
+/* The block whose footer ends at b (b's left neighbour), if that footer is valid; else NULL. */
+static inline uint8_t *hfi_block_left(const void *b) {
+    const hfi_btag *f = (const hfi_btag *)((const uint8_t *)b - HFI_BLOCK_TAG);
+    uint8_t *l = (uint8_t *)(uintptr_t)b - (f->sf & ~(uint64_t)15);
+    if ((f->sf & ~(uint64_t)15) < HFI_BLOCK_OVERHEAD) return NULL;
+    return f->check == hfi_tag_check(f->sf, l, HFI_TAG_FTR_MAGIC) ? l : NULL;
+}
+static inline uint8_t *hfi_block_first(const hfi_region *r) {
+    return (uint8_t *)(uintptr_t)r - HFI_BLOCK_TAG + HFI_REGION_PRO;
+}
+static inline uint8_t *hfi_block_epilogue(const hfi_region *r) {
+    return r->end - HFI_REGION_EPI;
+}
+static inline hfi_fnode *hfi_block_node(const void *b) {
+    return (hfi_fnode *)((uint8_t *)(uintptr_t)b + HFI_BLOCK_TAG);
+}
+static inline uint8_t *hfi_node_block(const hfi_fnode *n) {
+    return (uint8_t *)(uintptr_t)n - HFI_BLOCK_TAG;
+}
+static inline size_t hfi_node_size(const hfi_fnode *n) {
+    return hfi_block_size(hfi_node_block(n));
+}
+/* Tower words a free block of size bytes has room for. */
+static inline unsigned hfi_node_capacity(size_t size) {
+    size_t c = (size - HFI_BLOCK_OVERHEAD - 16) / sizeof(void *);
+    return c > 2 * HFI_SL_MAX ? 2 * HFI_SL_MAX : (unsigned)c;
+}
+static inline hfi_fnode **hfi_node_tower(const hfi_fnode *n, unsigned which) {
+    hfi_fnode **l = (hfi_fnode **)(uintptr_t)n->link;
+    return which == HFI_SL_ADDR ? l : l + n->h[0];
+}
+
+/* ---- block.c: regions ------------------------------------------------------------------- */
+/* Writes the sentinels of [start, start + size) and links the region into *list (by address).
+ * Returns the one free block spanning the rest, or NULL when there is no room for one. */
+uint8_t *hfi_block_region_init(hfi_region **list, void *start, size_t size);
+/* The region whose block area holds p, or NULL. */
+const hfi_region *hfi_block_region_of(const hfi_region *list, const void *p);
+/* A free found a bad header at hdr: walk the region and tell "heap corruption" (hdr is a block
+ * boundary, or an earlier tag is broken) from "invalid free" (hdr is inside a block). */
+const char *hfi_block_classify(const hfi_region *r, const void *hdr);
+typedef void (*hfi_block_visit)(uint8_t *blk, size_t size, bool used, void *arg);
+/* Validates one region's sentinels and every block tag, calling fn for each block; returns NULL
+ * or the first violation. Never reads outside the region. */
+const char *hfi_block_region_scan(const hfi_region *r, hfi_block_visit fn, void *arg);
+
+/* ---- skiplist.c: skip lists of free nodes (expected O(log N) per operation) ------------- */
+void hfi_skiplist_init(hfi_skiplist *sl, unsigned which);
+unsigned hfi_skiplist_height(uint64_t *rng); /* geometric, p = 1/4, in [1, HFI_SL_MAX] */
+/* Links n (its height n->h[which] already set); returns its level-0 predecessor or NULL. */
+hfi_fnode *hfi_skiplist_insert(hfi_skiplist *sl, hfi_fnode *n);
+bool hfi_skiplist_remove(hfi_skiplist *sl, hfi_fnode *n); /* false: n not in the list */
+bool hfi_skiplist_contains(const hfi_skiplist *sl, const hfi_fnode *n);
+/* Size list: the smallest node with size >= n (ties: lowest address), or NULL. */
+hfi_fnode *hfi_skiplist_find_ge(const hfi_skiplist *sl, size_t n);
+hfi_fnode *hfi_skiplist_last(const hfi_skiplist *sl);
+static inline hfi_fnode *hfi_skiplist_first(const hfi_skiplist *sl) {
+    return sl->head[0];
+}
+static inline hfi_fnode *hfi_skiplist_next(const hfi_skiplist *sl, const hfi_fnode *n) {
+    return hfi_node_tower(n, sl->which)[0];
+}
+/* Checks ordering, heights and level links (each level a subsequence of the one below) and the
+ * count; plausible() vets every node before it is read. NULL when valid. */
+typedef bool (*hfi_node_vet)(const void *ctx, const hfi_fnode *n);
+const char *hfi_skiplist_check(const hfi_skiplist *sl, hfi_node_vet plausible, const void *ctx);
+
+#endif

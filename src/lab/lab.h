@@ -1,0 +1,88 @@
+/* lab/lab.h -- the allocator lab's contract between arenas (arena.c) and placement policies
+ * (fit_*.c, segfit.c, buddy.c, tlsf.c).
+ *
+ * An arena owns a lock, a set of regions it got from the OS, and one policy. A policy places
+ * blocks inside the regions the arena hands it and keeps *all* of its metadata either inside
+ * those regions or in its state struct, which the arena stores inside its own first region:
+ * the lab never calls libc's allocator. The arena serialises every call (policies need no
+ * locking) and grows by adding regions when a policy's malloc returns NULL.
+ *
+ * Every block a policy returns is 16-byte aligned. Freeing a pointer the policy did not hand
+ * out, or one it already took back, must never corrupt the policy: it reports through
+ * hfi_report_error ("double free", "invalid free", "heap corruption") and returns. */
+#ifndef HF_LAB_H
+#define HF_LAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HF_LAB_ALIGN 16
+
+/* Arena configuration (the public hf_arena_config in heapforge.h has the same fields). */
+typedef struct hf_lab_config {
+    size_t initial_size;      /* bytes of the first region (0: policy default) */
+    size_t growth_step;       /* minimum bytes added when the arena grows */
+    size_t min_split;         /* a split leaves a free tail only if it is at least this big */
+    unsigned buddy_max_order; /* buddy: largest block is 2^order bytes */
+    uint64_t seed;            /* seeds the policy's pseudo-random choices (skip-list heights) */
+} hf_lab_config;
+
+/* One block, as walk() reports it. */
+typedef struct hf_lab_block_info {
+    void *addr;  /* payload address for used blocks, block start for free ones */
+    size_t size; /* bytes the block occupies, header and footer included */
+    bool used;
+} hf_lab_block_info;
+typedef void (*hf_lab_visit_fn)(const hf_lab_block_info *b, void *arg);
+
+/* Figures a policy reports; the arena adds footprint and live bytes of its own. */
+typedef struct hf_lab_policy_stats {
+    size_t free_bytes;   /* bytes in free blocks */
+    size_t free_blocks;  /* number of free blocks */
+    size_t largest_free; /* largest free block */
+    size_t used_blocks;  /* blocks handed out */
+    size_t per_bin[64];  /* per order (buddy), per class (segregated, TLSF first level) */
+    unsigned bins;       /* how many of per_bin are meaningful (0: none) */
+} hf_lab_policy_stats;
+
+typedef struct hf_lab_policy {
+    const char *name;  /* "first-fit", "next-fit", "best-fit", "worst-fit", "segregated",
+                          "buddy", "tlsf" */
+    size_t state_size; /* bytes of state the arena reserves for the policy (16-aligned) */
+    /* Empty state; no memory yet. */
+    void (*init)(void *state, const hf_lab_config *cfg);
+    /* Smallest region (bytes) from which malloc(n) is sure to succeed once added. */
+    size_t (*region_need)(const void *state, size_t n);
+    /* New memory: [start, start + size), 16-aligned, size a multiple of 16. Regions never
+     * overlap; a region may directly follow the previous one (sbrk backing), which a policy
+     * may use to merge, or ignore. */
+    void (*add_region)(void *state, void *start, size_t size);
+    /* A block of at least n bytes, or NULL when no region has room (the arena then grows). */
+    void *(*malloc)(void *state, size_t n);
+    /* A block of at least n bytes aligned to align (a power of two > 16), or NULL. */
+    void *(*memalign)(void *state, size_t align, size_t n);
+    void (*free)(void *state, void *p);
+    /* Bytes writable at p (p from malloc/memalign and live), 0 if p is not a live block. */
+    size_t (*usable_size)(const void *state, const void *p);
+    /* Resize the live block at p in place (grow into a free neighbour, or shrink and free the
+     * tail); false when it cannot, the block unchanged. */
+    bool (*resize)(void *state, void *p, size_t n);
+    /* Full invariant validation: NULL when valid, else a static description of the first
+     * violation. Must not crash on a corrupted structure it can detect. */
+    const char *(*check)(const void *state);
+    /* Every block, used and free, in address order within each region. */
+    void (*walk)(const void *state, hf_lab_visit_fn fn, void *arg);
+    void (*stats)(const void *state, hf_lab_policy_stats *out);
+} hf_lab_policy;
+
+/* The policies, one file each. */
+extern const hf_lab_policy hfi_policy_first_fit;
+extern const hf_lab_policy hfi_policy_next_fit;
+extern const hf_lab_policy hfi_policy_best_fit;
+extern const hf_lab_policy hfi_policy_worst_fit;
+extern const hf_lab_policy hfi_policy_segregated;
+extern const hf_lab_policy hfi_policy_buddy;
+extern const hf_lab_policy hfi_policy_tlsf;
+
+#endif
