@@ -262,6 +262,7 @@ static inline void *pop_block(hf_page *pg, size_t n, bool zero) {
 
 void *hfi_heap_malloc_slow(hf_heap *heap, size_t n, bool zero) {
     if (HF_UNLIKELY(heap == &hfi_heap_empty)) {
+        if (hfi_lab_process_policy != 0) return hfi_lab_process_malloc(n, 0, zero);
         heap = hfi_heap_get();
         if (heap == NULL) {
             hfi_set_enomem();

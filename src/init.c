@@ -18,6 +18,7 @@ void hfi_process_init(void) {
         hfi_secret = (uintptr_t)hfi_prim_random_seed() | 1;
         (void)hfi_now_ms(); /* fix the clock origin */
         hfi_options_init();
+        hfi_lab_policy_init();
         hfi_heap_process_init();
         atomic_store_explicit(&hfi_process_ready, 1, memory_order_release);
         atomic_store_explicit(&init_state, 2, memory_order_release);
@@ -48,9 +49,10 @@ static void fork_child(void) {
 
 __attribute__((constructor(101))) static void hf_constructor(void) {
     hfi_process_init();
-    hfi_options_init();
+    hfi_options_init(); /* again, now that environ exists */
+    hfi_lab_policy_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
-    (void)hfi_heap_get(); /* the main thread takes the static heap */
+    if (hfi_lab_process_policy == 0) (void)hfi_heap_get(); /* the main thread's static heap */
 }
 
 __attribute__((destructor(101))) static void hf_destructor(void) {

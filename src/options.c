@@ -33,6 +33,11 @@ static void parse_one(const char *name, long long *slot, long long def, long lon
 
 extern char **environ;
 
+/* HEAPFORGE_POLICY, the one text option: which allocator serves the whole process (lab/arena.c
+ * turns the name into a policy). NULL when unset. */
+const char *hfi_options_policy;
+bool hfi_options_read; /* the environment has been read */
+
 /* Idempotent; does nothing until `environ` exists (the dynamic loader may call malloc first). */
 void hfi_options_init(void) {
     static bool done;
@@ -41,6 +46,8 @@ void hfi_options_init(void) {
 #define HF_OPTION_PARSE(name, def, min, desc) parse_one(#name, &hfi_options.name, def, min);
     HF_OPTION_LIST(HF_OPTION_PARSE)
 #undef HF_OPTION_PARSE
+    hfi_options_policy = hfi_getenv("HEAPFORGE_POLICY");
+    hfi_options_read = true;
     if (hfi_options.verbose) hfi_options_print();
 }
 
@@ -51,4 +58,6 @@ void hfi_options_print(void) {
     hfi_message("option HEAPFORGE_%s = %lld (%s)", var, hfi_options.name, desc);
     HF_OPTION_LIST(HF_OPTION_SHOW)
 #undef HF_OPTION_SHOW
+    hfi_message("option HEAPFORGE_POLICY = %s (the allocator serving the process)",
+                hfi_options_policy ? hfi_options_policy : "fast");
 }

@@ -42,7 +42,7 @@ static const char *human(char *buf, size_t n, size_t bytes) {
 void hfi_stats_lines(hf_line_fn fn, void *ctx) {
     hf_process_info i;
     hf_process_info_get(&i);
-    char line[256], a[32], b[32], c[32], d[32];
+    char line[256], a[32], b[32], c[32], d[32], e[32];
     hfi_snprintf(line, sizeof line, "heapforge: reserved %s, committed %s, cached %s, rss %s",
                  human(a, sizeof a, i.reserved_bytes), human(b, sizeof b, i.committed_bytes),
                  human(c, sizeof c, i.cached_bytes), human(d, sizeof d, hfi_prim_rss_bytes()));
@@ -54,6 +54,19 @@ void hfi_stats_lines(hf_line_fn fn, void *ctx) {
     hfi_snprintf(line, sizeof line, "heapforge: os calls: mmap/mremap %zu, munmap %zu, purge %zu",
                  i.mmap_calls, i.munmap_calls, i.purges);
     fn(ctx, line);
+    if (hfi_lab_process_policy != 0) {
+        hf_policy p = (hf_policy)hfi_lab_process_policy;
+        hf_arena_statistics s;
+        hf_arena_stats(hf_arena_default(p), &s);
+        hfi_snprintf(line, sizeof line,
+                     "heapforge: policy %s: live %s (peak %s), footprint %s (peak %s), "
+                     "%zu free blocks, largest free %s",
+                     hf_policy_name(p), human(a, sizeof a, s.live_bytes),
+                     human(b, sizeof b, s.peak_live_bytes), human(c, sizeof c, s.footprint),
+                     human(d, sizeof d, s.peak_footprint), s.free_blocks,
+                     human(e, sizeof e, s.largest_free));
+        fn(ctx, line);
+    }
 }
 
 static void line_to_fd(void *ctx, const char *line) {
@@ -80,7 +93,9 @@ HF_API void hf_stats_print(FILE *out) {
 HF_API int hf_trim(size_t pad) {
     (void)pad;
     size_t before = atomic_load(&hfi_os_stats.purges) + atomic_load(&hfi_os_stats.munmaps);
-    hf_heap *heap = hfi_heap_get();
+    /* Under a lab policy threads have no heap, and trim must not give them one. */
+    hf_heap *heap =
+        hfi_lab_process_policy != 0 && hfi_tl_heap == &hfi_heap_empty ? NULL : hfi_heap_get();
     if (heap != NULL) {
         /* Segments of exited threads come here first, so their free pages can go too. */
         while (hfi_segment_reclaim(heap)) {

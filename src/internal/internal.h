@@ -78,6 +78,8 @@ typedef struct hf_options {
 #undef HF_OPTION_FIELD
 } hf_options;
 extern hf_options hfi_options;
+extern const char *hfi_options_policy;
+extern bool hfi_options_read;
 void hfi_options_init(void);
 void hfi_options_print(void);
 
@@ -222,6 +224,9 @@ void hfi_span_fork_child(void);
 void hfi_lab_free(hf_header *h, void *p);
 size_t hfi_lab_usable_size(hf_header *h, const void *p);
 void *hfi_lab_realloc(hf_header *h, void *p, size_t n);
+extern int hfi_lab_process_policy; /* a lab policy serves the whole process (0: fast) */
+void hfi_lab_policy_init(void);
+void *hfi_lab_process_malloc(size_t n, size_t align, bool zero);
 void hfi_lab_fork_prepare(void);
 void hfi_lab_fork_parent(void);
 void hfi_lab_fork_child(void);

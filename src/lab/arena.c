@@ -343,6 +343,36 @@ HF_API void hf_arena_stats(hf_arena *a, hf_arena_statistics *out) {
 }
 
 /* ---- the process-wide arena of each policy ---------------------------------------------- */
+int hfi_lab_process_policy;
+
+/* HEAPFORGE_POLICY: a lab policy serves every malloc of the process. The thread heaps then
+ * stay empty, so every call takes the malloc slow path, which comes here. */
+void hfi_lab_policy_init(void) {
+    static bool done;
+    if (done || !hfi_options_read) return; /* once, after the environment was read */
+    done = true;
+    const char *name = hfi_options_policy;
+    hf_policy p;
+    if (name == NULL || *name == 0) return;
+    if (hf_policy_from_name(name, &p) != 0) {
+        hfi_warn("unknown HEAPFORGE_POLICY=%s (valid: fast, first-fit, next-fit, best-fit, "
+                 "worst-fit, segregated, buddy, tlsf); using fast",
+                 name);
+        return;
+    }
+    hfi_lab_process_policy = (int)p;
+}
+
+void *hfi_lab_process_malloc(size_t n, size_t align, bool zero) {
+    hf_arena *a = hf_arena_default((hf_policy)hfi_lab_process_policy);
+    if (a == NULL) {
+        hfi_set_enomem();
+        return NULL;
+    }
+    if (align > HF_LAB_ALIGN) return hf_arena_memalign(a, align, n); /* callers pass zero=0 */
+    return zero ? hf_arena_calloc(a, 1, n) : hf_arena_malloc(a, n);
+}
+
 static hf_arena *_Atomic defaults[HF_POLICY_COUNT];
 static hf_lock defaults_lock;
 
