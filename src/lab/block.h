@@ -13,8 +13,10 @@
  *
  * A free block holds an hfi_fnode at its payload: two skip-list towers (one keyed by address,
  * whose level 0 with the prev links is the address-ordered doubly-linked free list, one keyed by
- * (size, address)). Tower heights come from a seeded xorshift generator (p = 1/4) and are capped
- * by the room in the block: a 64-byte block holds one level of each. */
+ * (size, address)). Tower heights come from a seeded xorshift generator (p = 1/4). A block with
+ * room for its drawn heights keeps both towers inside (a 64-byte block holds one level of each);
+ * a smaller one borrows an out-of-line tower record (fit.h), so heights are never capped while
+ * the heap has records to lend. */
 #ifndef HF_LAB_BLOCK_H
 #define HF_LAB_BLOCK_H
 
@@ -45,10 +47,12 @@ typedef struct hfi_region {
 } hfi_region;
 
 /* A free block's node, at the block's payload. link[] holds the address tower (h[0] entries)
- * then the size tower (h[1] entries). */
+ * then the size tower (h[1] entries), unless the node has an out-of-line tower record (ext, see
+ * fit.h): then record word 0 names the record's chunk and words 1.. hold both towers. */
 typedef struct hfi_fnode {
     uint8_t h[2];
-    uint8_t pad[6];
+    uint16_t ext_hi; /* ext: the node's out-of-line tower record >> 4 (0: towers in the block) */
+    uint32_t ext_lo;
     struct hfi_fnode *prev; /* address-order predecessor in the free list (NULL: first) */
     struct hfi_fnode *link[];
 } hfi_fnode;
@@ -85,17 +89,27 @@ static inline bool hfi_block_ftr_ok(const void *b) {
     const hfi_btag *f = (const hfi_btag *)((const uint8_t *)b + hfi_block_size(b) - HFI_BLOCK_TAG);
     return f->sf == h->sf && f->check == hfi_tag_check(h->sf, b, HFI_TAG_FTR_MAGIC);
 }
+/* A used block that holds the policy's own metadata (a tower chunk, fit.h): size | 3. */
+static inline bool hfi_block_meta(const void *b) {
+    return (hfi_block_hdr(b)->sf & 3) == 3;
+}
 static inline void hfi_block_write_hdr(void *b, size_t size, bool used) {
     hfi_btag *t = hfi_block_hdr(b);
     t->sf = (uint64_t)size | (used ? 1u : 0u);
     t->check = hfi_tag_check(t->sf, b, HFI_TAG_HDR_MAGIC);
 }
-/* Header and footer of a block of size bytes (size >= HFI_BLOCK_OVERHEAD). */
-static inline void hfi_block_write(void *b, size_t size, bool used) {
-    hfi_block_write_hdr(b, size, used);
+/* Header and footer of a block of size bytes (size >= HFI_BLOCK_OVERHEAD); flags: bit 0 used,
+ * bit 1 metadata (with bit 0). */
+static inline void hfi_block_write_flags(void *b, size_t size, unsigned flags) {
+    hfi_btag *t = hfi_block_hdr(b);
+    t->sf = (uint64_t)size | flags;
+    t->check = hfi_tag_check(t->sf, b, HFI_TAG_HDR_MAGIC);
     hfi_btag *f = (hfi_btag *)((uint8_t *)b + size - HFI_BLOCK_TAG);
-    f->sf = (uint64_t)size | (used ? 1u : 0u);
+    f->sf = (uint64_t)size | flags;
     f->check = hfi_tag_check(f->sf, b, HFI_TAG_FTR_MAGIC);
+}
+static inline void hfi_block_write(void *b, size_t size, bool used) {
+    hfi_block_write_flags(b, size, used ? 1u : 0u);
 }
 /* The block whose footer ends at b (b's left neighbour), if that footer is valid; else NULL. */
 static inline uint8_t *hfi_block_left(const void *b) {
@@ -124,8 +138,19 @@ static inline unsigned hfi_node_capacity(size_t size) {
     size_t c = (size - HFI_BLOCK_OVERHEAD - 16) / sizeof(void *);
     return c > 2 * HFI_SL_MAX ? 2 * HFI_SL_MAX : (unsigned)c;
 }
+/* The node's tower record (16-aligned, below 2^52), or NULL when its towers are in the block. */
+static inline hfi_fnode **hfi_node_ext(const hfi_fnode *n) {
+    uint64_t v = ((uint64_t)n->ext_hi << 32 | n->ext_lo) << 4;
+    return (hfi_fnode **)(uintptr_t)v;
+}
+static inline void hfi_node_set_ext(hfi_fnode *n, hfi_fnode **rec) {
+    uint64_t v = (uint64_t)(uintptr_t)rec >> 4;
+    n->ext_hi = (uint16_t)(v >> 32);
+    n->ext_lo = (uint32_t)v;
+}
 static inline hfi_fnode **hfi_node_tower(const hfi_fnode *n, unsigned which) {
-    hfi_fnode **l = (hfi_fnode **)(uintptr_t)n->link;
+    hfi_fnode **e = hfi_node_ext(n);
+    hfi_fnode **l = e ? e + 1 : (hfi_fnode **)(uintptr_t)n->link;
     return which == HFI_SL_ADDR ? l : l + n->h[0];
 }
 

@@ -10,6 +10,29 @@
 #include "lab/block.h"
 
 struct hfi_fit_state;
+
+/* ---- out-of-line tower records ----------------------------------------------------------
+ * A free block too small for the tower heights it drew (block.h) borrows a tower record: one
+ * word naming the record's chunk, then up to 3, 7, 15 or 31 tower words (4 classes of 32, 64,
+ * 128 and 256 bytes). Records are carved from chunks: used blocks of HFI_TCHUNK_BLOCK bytes
+ * tagged as metadata (block.h: size | 3) taken from the tail of a free block, with a 32-byte
+ * header and records of one class. walk(), stats() and the used-block count skip chunks; free()
+ * calls a pointer into one an invalid free. Records are lent only while the heap holds at least
+ * HFI_TOWER_MIN_FREE free blocks (below that every operation is O(1) anyway); a node that finds
+ * no record keeps capped in-block heights and asks for a chunk, which the engine carves after
+ * the operation. An empty chunk goes back to the free space when another empty chunk of its
+ * class exists, or when free blocks drop below the threshold. */
+#define HFI_TOWER_CLASSES  4
+#define HFI_TOWER_MIN_FREE 64
+#define HFI_TCHUNK_PAYLOAD 2048
+#define HFI_TCHUNK_BLOCK   (HFI_TCHUNK_PAYLOAD + HFI_BLOCK_OVERHEAD)
+/* A free block this big holds any pair of heights in place. */
+#define HFI_BLOCK_ROOMY (HFI_BLOCK_OVERHEAD + 16 + 2 * HFI_SL_MAX * 8)
+
+typedef struct hfi_tchunk {
+    struct hfi_tchunk *next, *prev; /* its class's busy or empty list */
+    uint32_t cls, used, nrec, pad;
+} hfi_tchunk;
 /* A free node of at least need bytes (block size, tags included), or NULL. */
 typedef hfi_fnode *(*hfi_fit_choose_fn)(struct hfi_fit_state *st, size_t need);
 
@@ -23,6 +46,10 @@ typedef struct hfi_fit_state {
     uint64_t rng;     /* xorshift state for tower heights */
     size_t split_min; /* max(cfg->min_split, HFI_BLOCK_MIN) */
     size_t free_blocks, free_bytes, used_blocks;
+    hfi_fnode **tw_free[HFI_TOWER_CLASSES]; /* free records: [chunk, next, prev] */
+    hfi_tchunk *tw_busy[HFI_TOWER_CLASSES], *tw_empty[HFI_TOWER_CLASSES];
+    size_t tw_chunks; /* chunks in all lists */
+    unsigned tw_want; /* classes a node found empty since the last upkeep (bit mask) */
 } hfi_fit_state;
 
 #define HFI_FIT_STATE_SIZE ((sizeof(hfi_fit_state) + 15) & ~(size_t)15)
@@ -36,13 +63,28 @@ static inline hfi_fnode *hfi_freelist_first(const hfi_fit_state *st) {
     return st->by_addr.head[0];
 }
 static inline hfi_fnode *hfi_freelist_next(const hfi_fnode *n) {
-    return n->link[0];
+    return hfi_node_tower(n, HFI_SL_ADDR)[0];
 }
 static inline hfi_fnode *hfi_freelist_prev(const hfi_fnode *n) {
     return n->prev;
 }
 /* Skip-list validation plus the prev links; NULL when valid. */
 const char *hfi_freelist_check(const hfi_fit_state *st, hfi_node_vet plausible, const void *ctx);
+
+/* Tower records (freelist.c). get: a record with room for words tower words (<= 31), or NULL
+ * (the class is noted in tw_want); put: give a record back. */
+hfi_fnode **hfi_tower_get(hfi_fit_state *st, unsigned words);
+void hfi_tower_put(hfi_fit_state *st, hfi_fnode **rec);
+/* Tower words a record holds. */
+unsigned hfi_tower_room(hfi_fnode *const *rec);
+/* A new chunk of class cls in the HFI_TCHUNK_BLOCK bytes at blk (tags not yet written). */
+void hfi_tower_add_chunk(hfi_fit_state *st, uint8_t *blk, unsigned cls);
+/* Unlinks the empty chunk c and its records; returns its block (still tagged as metadata). */
+uint8_t *hfi_tower_drop_chunk(hfi_fit_state *st, hfi_tchunk *c);
+/* Is n's record plausible (inside a chunk, on a record boundary, tall enough)? */
+bool hfi_tower_vet(const hfi_fit_state *st, const hfi_fnode *n);
+/* Chunk lists, free records and lent records agree; chunks is the count the region scan saw. */
+const char *hfi_tower_check(const hfi_fit_state *st, size_t chunks);
 
 /* ---- fit.c: the engine ----------------------------------------------------------------- */
 void hfi_fit_init(void *state, const hf_lab_config *cfg, hfi_fit_choose_fn choose);

@@ -1,18 +1,20 @@
-/* lab/freelist.c -- the address-ordered doubly-linked free list of the fit policies. Its forward
- * links are level 0 of the address skip list (block.h); fnode.prev holds the backward links.
- * Insertion finds its place through the skip list, O(log N) expected instead of an O(N) walk;
+/* lab/freelist.c -- the address-ordered doubly-linked free list of the fit policies.
+ *
+ * Its forward links are level 0 of the address skip list (block.h); fnode.prev holds
+ * the backward links. Insertion finds its place through the skip list, O(log N) expected;
  * removal is O(log N) (the upper levels need their predecessors); first, next and prev are O(1).
- * The heights of both towers are set by the caller before insertion. */
+ * The heights of both towers are set by the caller before insertion.
+ */
 #include "lab/fit.h"
 
 void hfi_freelist_insert(hfi_fit_state *st, hfi_fnode *n) {
     n->prev = hfi_skiplist_insert(&st->by_addr, n);
-    hfi_fnode *next = n->link[0];
+    hfi_fnode *next = hfi_freelist_next(n);
     if (next) next->prev = n;
 }
 
 bool hfi_freelist_remove(hfi_fit_state *st, hfi_fnode *n) {
-    hfi_fnode *next = n->link[0];
+    hfi_fnode *next = hfi_freelist_next(n);
     if (!hfi_skiplist_remove(&st->by_addr, n)) return false;
     if (next) next->prev = n->prev;
     return true;

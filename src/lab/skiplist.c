@@ -3,7 +3,9 @@
  * level 0 is the address-ordered free list) and HFI_SL_SIZE keyed by (size, address). Heights are
  * geometric with p = 1/4 from a caller-owned xorshift state, so a seed reproduces a run.
  * insert, remove, contains, find_ge (smallest size >= n, lowest address on ties) and last are
- * O(log N) expected; heights capped by small blocks (block.h) only lengthen the bottom levels. */
+ * O(log N) expected whatever the block sizes: a node's tower is in its block or, for a block too
+ * small for its drawn heights, in an out-of-line tower record (hfi_node_tower hides which; the
+ * records are the fit engine's, fit.h). */
 #include "lab/block.h"
 
 /* Does node a sort before the key (size, addr)? */

@@ -2,7 +2,8 @@
  * driven directly through their hf_lab_policy tables on static buffers: the defining choice of
  * each policy on scripted holes, coalescing, min_split, memalign, resize, usable_size, a second
  * region, a randomized run against a shadow model with check() after every operation, the skip
- * list against a brute-force model, and error reports (in forked children). */
+ * list against a brute-force model, many small free blocks with out-of-line tower records, and
+ * error reports (in forked children). */
 #include "lab/fit.h"
 #include "test_util.h"
 
@@ -379,6 +380,7 @@ static void test_skiplist(void) {
         unsigned hs = hfi_skiplist_height(&hr);
         n->h[0] = (uint8_t)(ha < cap / 2 ? ha : cap / 2);
         n->h[1] = (uint8_t)(hs < cap - n->h[0] ? hs : cap - n->h[0]);
+        hfi_node_set_ext(n, NULL);
         blk[i] = b;
         b += size;
     }
@@ -434,6 +436,68 @@ static void test_skiplist(void) {
     f->link[0] = save;
     CHECK(hfi_skiplist_check(&sa, vet_any, NULL) == NULL);
     passed++;
+}
+
+/* ---- out-of-line tower records (fit.h) ----------------------------------------------- */
+typedef struct best_pick {
+    size_t need, size, used;
+    uint8_t *blk; /* smallest free block >= need, lowest address on ties */
+} best_pick;
+static void pick_best(const hf_lab_block_info *b, void *arg) {
+    best_pick *bp = (best_pick *)arg;
+    bp->used += b->used;
+    if (!b->used && b->size >= bp->need && (!bp->blk || b->size < bp->size))
+        bp->blk = b->addr, bp->size = b->size;
+}
+
+/* Many small free blocks: their tall towers live in records carved from the region. check()
+ * after every operation, best fit against a brute-force pick, walk() and stats() count only the
+ * live blocks, and freeing everything gives the chunks back. */
+static void test_tower_records(void) {
+    enum { K = 1200, LIVE = 3000 };
+    static uint8_t *lv[LIVE], *hole[K];
+    for (int pi = 0; pi < 4; pi++) {
+        const hf_lab_policy *pol = policies[pi];
+        hfi_fit_state *st = setup(pol, 0, 21 + (uint64_t)pi, 8 * REGION);
+        uint64_t rng = 77 + (uint64_t)pi;
+        size_t nl = 0, spilled_max = 0, chunks_max = 0;
+        for (int i = 0; i < K; i++) {
+            hole[i] = pol->malloc(st, test_rand_range(&rng, 1, 80));
+            CHECK(hole[i] != NULL && (lv[nl++] = pol->malloc(st, 16)) != NULL); /* separator */
+        }
+        for (int i = 0; i < K; i++) pol->free(st, hole[i]);
+        for (int op = 0; op < 4000; op++) {
+            if (nl < LIVE && (nl == 0 || test_rand_range(&rng, 0, 1))) {
+                size_t n = test_rand_range(&rng, 1, 96);
+                best_pick bp = {.need = block_for(n)};
+                pol->walk(st, pick_best, &bp);
+                CHECK((lv[nl++] = pol->malloc(st, n)) != NULL);
+                if (pi == BEST) CHECK_EQ(lv[nl - 1], bp.blk + HFI_BLOCK_TAG);
+            } else {
+                size_t i = test_rand_range(&rng, 0, nl - 1);
+                pol->free(st, lv[i]);
+                lv[i] = lv[--nl];
+            }
+            CHECK_VALID(pol, st);
+            size_t spilled = 0;
+            for (hfi_fnode *n = hfi_freelist_first(st); n; n = hfi_freelist_next(n))
+                spilled += hfi_node_ext(n) != NULL;
+            spilled_max = spilled > spilled_max ? spilled : spilled_max;
+            chunks_max = st->tw_chunks > chunks_max ? st->tw_chunks : chunks_max;
+            best_pick bp = {.need = SIZE_MAX};
+            pol->walk(st, pick_best, &bp);
+            CHECK(bp.used == nl && st->used_blocks == nl);
+            if (st->tw_busy[0]) CHECK_EQ(pol->usable_size(st, st->tw_busy[0]), 0); /* no block */
+        }
+        CHECK(spilled_max > K / 10 && chunks_max > 0);
+        while (nl) pol->free(st, lv[--nl]);
+        CHECK_VALID(pol, st);
+        CHECK(st->free_blocks == 1 && st->tw_chunks == 0);
+        CHECK_EQ(st->free_bytes, 8 * REGION - HFI_REGION_PRO - HFI_REGION_EPI);
+        printf("  %s: up to %zu free blocks with tower records, %zu chunks\n", pol->name,
+               spilled_max, chunks_max);
+        passed++;
+    }
 }
 
 /* The same seed and the same operations give the same tower heights in every free block. */
@@ -547,6 +611,7 @@ int main(int argc, char **argv) {
     double scale = test_scale(argc, argv);
     test_skiplist();
     test_determinism();
+    test_tower_records();
     test_choices();
     test_coalesce();
     test_split_usable();
