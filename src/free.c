@@ -111,14 +111,22 @@ HF_NOINLINE void hfi_free_generic(hf_header *h, void *p, size_t expected_size) {
         atomic_store_explicit(&h->remote_pending, 1, memory_order_release);
 }
 
+/* C23's sized frees. The size the program allocated is not kept, so the check is the one the
+ * block itself allows: a size larger than the block is certainly wrong. */
+static void check_size(void *p, size_t size) {
+    if (p == NULL) return;
+    size_t usable = hfi_usable_size(p, NULL);
+    if (usable != 0 && size > usable) hfi_report_error("free_sized with a wrong size", p, size);
+}
+
 HF_API void hf_free_sized(void *p, size_t size) {
-    (void)size;
+    check_size(p, size);
     hf_free(p);
 }
 
 HF_API void hf_free_aligned_sized(void *p, size_t alignment, size_t size) {
     (void)alignment;
-    (void)size;
+    check_size(p, size);
     hf_free(p);
 }
 

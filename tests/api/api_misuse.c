@@ -91,6 +91,15 @@ static void *realloc_freed(void) {
     return p;
 }
 
+void free_sized(void *p, size_t size); /* C23; not in this glibc's headers */
+
+static void *free_sized_too_big(void) {
+    void *keep = malloc(100), *p = malloc(100);
+    CHECK(keep && p);
+    free_sized(announce(p), 4096);
+    return p;
+}
+
 static const misuse cases[] = {
     {"double_free_small", "double free", df_small},
     {"double_free_medium", "double free", df_medium},
@@ -101,6 +110,7 @@ static const misuse cases[] = {
     {"interior_free_medium", "invalid free", inner_medium},
     {"interior_free_large", "invalid free", inner_large},
     {"realloc_of_freed_block", "realloc of a freed block", realloc_freed},
+    {"free_sized_wrong_size", "free_sized with a wrong size", free_sized_too_big},
 };
 
 int main(int argc, char **argv) {
