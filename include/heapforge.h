@@ -92,12 +92,19 @@ typedef enum hf_policy {
 
 typedef struct hf_arena hf_arena;
 
+/* Where an arena's regions come from. HF_BACKING_SBRK: the classic contiguous heap, grown by
+ * moving the program break; requests of mmap_threshold bytes or more then get a mapping of
+ * their own, unmapped as soon as they are freed. */
+typedef enum hf_backing { HF_BACKING_MMAP = 0, HF_BACKING_SBRK = 1 } hf_backing;
+
 typedef struct hf_arena_config {
     size_t initial_size;      /* bytes of the first region (0: 1 MiB) */
     size_t growth_step;       /* minimum bytes added when the arena grows (0: 1 MiB) */
     size_t min_split;         /* fits: a split leaves a free tail only this big or bigger */
     unsigned buddy_max_order; /* buddy: largest block is 2^order bytes (0: 22) */
     unsigned long long seed;  /* pseudo-random choices (skip-list heights): same seed, same run */
+    hf_backing backing;       /* HF_BACKING_MMAP (default) or HF_BACKING_SBRK */
+    size_t mmap_threshold;    /* sbrk: requests this big or bigger are mapped (0: 128 KiB) */
 } hf_arena_config;
 
 typedef struct hf_arena_statistics {

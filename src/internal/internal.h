@@ -47,6 +47,7 @@ bool hfi_prim_munmap(void *p, size_t size);
 bool hfi_prim_purge(void *p, size_t size);
 void *hfi_prim_mremap(void *p, size_t old_size, size_t new_size, void *fixed_target);
 bool hfi_prim_protect(void *p, size_t size, bool accessible);
+void *hfi_prim_sbrk(intptr_t delta); /* old break, NULL on failure */
 void hfi_prim_write_stderr(const char *s, size_t n);
 uint64_t hfi_prim_clock_ms(void);
 uint64_t hfi_prim_random_seed(void);

@@ -6,19 +6,42 @@
  *
  * Layout: every region is aligned to a segment and starts with an hf_lab_region header; the
  * first region also holds the hf_arena struct and the policy's state, so an arena needs no
- * memory but its own regions. The rest of a region goes to the policy. */
+ * memory but its own regions. The rest of a region goes to the policy.
+ *
+ * sbrk backing: regions come from moving the program break. A region starts on a segment
+ * boundary (the break is padded up to one first) and grows in place while nothing else moves
+ * the break; requests of mmap_threshold bytes or more get a "direct" region of their own (a
+ * mapping holding a header and one block, no policy), unmapped as soon as it is freed. */
 #include "internal/internal.h"
 #include "lab/lab.h"
 
 #include <string.h>
 
-#define LAB_DEFAULT_REGION ((size_t)1 << 20)
+#define LAB_DEFAULT_REGION         ((size_t)1 << 20)
+#define LAB_DEFAULT_MMAP_THRESHOLD ((size_t)128 << 10)
+
+enum { REGION_MMAP, REGION_SBRK, REGION_DIRECT };
 
 typedef struct hf_lab_region {
     hf_header h; /* kind HF_SEG_LAB, owner HF_OWNER_NONE */
     struct hf_arena *arena;
     struct hf_lab_region *next;
+    uint8_t type; /* REGION_*; the struct stays within 64 bytes, as mmap regions always had */
 } hf_lab_region;
+
+/* A region carved from the program break. */
+typedef struct hf_lab_sbrk_region {
+    hf_lab_region r;
+    uint8_t *origin; /* the break before the padding up to the segment boundary */
+} hf_lab_sbrk_region;
+
+/* A mapping holding exactly one block (sbrk backing, at or above the mmap threshold). */
+typedef struct hf_lab_direct {
+    hf_lab_region r;
+    struct hf_lab_direct *prev; /* the arena's direct list is doubly linked: O(1) free */
+    uint8_t *payload;
+    size_t usable;
+} hf_lab_direct;
 
 struct hf_arena {
     hf_lock lock;
@@ -26,6 +49,10 @@ struct hf_arena {
     hf_policy id;
     hf_lab_config cfg;
     hf_lab_region *regions; /* the first region (holding this struct) is last */
+    hf_backing backing;
+    size_t mmap_threshold; /* sbrk backing only */
+    hf_lab_direct *direct; /* live direct regions */
+    size_t direct_count;
     size_t footprint, peak_footprint;
     size_t live, peak_live;
     _Alignas(16) unsigned char state[]; /* the policy's state */
@@ -63,6 +90,12 @@ HF_API int hf_policy_from_name(const char *name, hf_policy *out) {
 static size_t region_header_size(void) {
     return hf_align_up(sizeof(hf_lab_region), 64);
 }
+static size_t sbrk_header_size(void) {
+    return hf_align_up(sizeof(hf_lab_sbrk_region), 64);
+}
+static size_t direct_header_size(void) {
+    return hf_align_up(sizeof(hf_lab_direct), 64);
+}
 
 static hf_lab_region *region_map(size_t size) {
     void *base;
@@ -73,6 +106,7 @@ static hf_lab_region *region_map(size_t size) {
     r->h.kind = HF_SEG_LAB;
     atomic_store_explicit(&r->h.owner, HF_OWNER_NONE, memory_order_relaxed);
     r->next = NULL;
+    r->type = REGION_MMAP;
     hfi_header_publish(&r->h, base, msize, true);
     return r;
 }
@@ -83,10 +117,92 @@ static void region_unmap(hf_lab_region *r) {
     hfi_os_unmap(r, size);
 }
 
+/* Every sbrk-backed arena of the process moves the break under this lock, so "is the break
+ * still where this arena left it" cannot be answered wrongly by another arena. Code outside
+ * heapforge calling sbrk is not serialised; the checks below tolerate it. Taken after an
+ * arena's lock, never before. */
+static hf_lock sbrk_lock;
+
+static uint8_t *region_end(const hf_lab_region *r) {
+    return (uint8_t *)r + r->h.map_size;
+}
+
+/* More memory from the break: extends `last` in place when the break is still at its end
+ * (*piece then is the new, contiguous memory), otherwise starts a new region of hdr + size
+ * bytes whose header sits on a segment boundary (*piece follows the header). The padding up
+ * to that boundary is wasted, but the page map can only find headers at unit bases. NULL when
+ * the kernel refuses. */
+static hf_lab_region *sbrk_take(hf_lab_region *last, size_t size, uint8_t **piece,
+                                size_t *piece_len) {
+    size = hf_align_up(size, HF_OS_PAGE_SIZE);
+    size_t hdr = sbrk_header_size();
+    hfi_lock(&sbrk_lock);
+    uint8_t *cur = hfi_prim_sbrk(0);
+    if (cur == NULL) goto fail;
+    if (last != NULL && cur == region_end(last)) {
+        if (hfi_prim_sbrk((intptr_t)size) != cur) goto fail; /* refused (or raced: leave it) */
+        last->h.map_size += size;
+        hfi_pagemap_register(last, cur + size, true); /* the new units become tails */
+        hfi_unlock(&sbrk_lock);
+        *piece = cur, *piece_len = size;
+        return last;
+    }
+    size_t pad = hf_align_up((uintptr_t)cur, HF_SEGMENT_SIZE) - (uintptr_t)cur;
+    size = hf_align_up(hdr + size, HF_OS_PAGE_SIZE) - hdr; /* regions end on a page */
+    size_t total = pad + hdr + size;
+    uint8_t *old = hfi_prim_sbrk((intptr_t)total);
+    if (old == NULL) goto fail;
+    /* Only foreign code can have moved the break since we read it; realign in what we got. */
+    uint8_t *start = (uint8_t *)hf_align_up((uintptr_t)old, HF_SEGMENT_SIZE);
+    /* Page-aligned end, so pieces stay 16-aligned: after such a race the break may sit a
+     * little above it, and the next growth then starts a new region. */
+    uint8_t *end = (uint8_t *)hf_align_down((uintptr_t)(old + total), HF_OS_PAGE_SIZE);
+    if (start + hdr + size > end) goto fail; /* too little left after the padding: leaked */
+    hf_lab_sbrk_region *s = (hf_lab_sbrk_region *)start;
+    s->origin = old;
+    s->r.h.kind = HF_SEG_LAB;
+    atomic_store_explicit(&s->r.h.owner, HF_OWNER_NONE, memory_order_relaxed);
+    s->r.next = NULL;
+    s->r.type = REGION_SBRK;
+    hfi_header_publish(&s->r.h, start, (size_t)(end - start), true);
+    hfi_unlock(&sbrk_lock);
+    *piece = start + hdr, *piece_len = (size_t)(end - start) - hdr;
+    return &s->r;
+fail:
+    hfi_unlock(&sbrk_lock);
+    return NULL;
+}
+
+static void note_footprint(hf_arena *a, size_t add) {
+    a->footprint += add;
+    if (a->footprint > a->peak_footprint) a->peak_footprint = a->footprint;
+}
+
+/* sbrk backing: grow contiguously when possible; the policy sees each piece as a region. */
+static bool arena_grow_sbrk_locked(hf_arena *a, size_t need) {
+    size_t size = need + sbrk_header_size(); /* room for a header should a new region start */
+    if (size < a->cfg.growth_step) size = a->cfg.growth_step;
+    uint8_t *piece;
+    size_t len;
+    hf_lab_region *r = sbrk_take(a->regions, size, &piece, &len);
+    if (r == NULL) return false;
+    if (r != a->regions) { /* a new region: its header counts too (the padding does not) */
+        r->arena = a;
+        r->next = a->regions;
+        a->regions = r;
+        note_footprint(a, r->h.map_size);
+    } else {
+        note_footprint(a, len);
+    }
+    a->policy->add_region(a->state, piece, hf_align_down(len, 16));
+    return true;
+}
+
 /* Add a region able to serve n bytes; caller holds the lock. */
 static bool arena_grow_locked(hf_arena *a, size_t n) {
     size_t need = a->policy->region_need(a->state, n);
     if (need == 0 || need > ((size_t)1 << (HF_ADDRESS_BITS - 2))) return false;
+    if (a->backing == HF_BACKING_SBRK) return arena_grow_sbrk_locked(a, need);
     size_t size = need + region_header_size();
     if (size < a->cfg.growth_step) size = a->cfg.growth_step;
     hf_lab_region *r = region_map(size);
@@ -101,6 +217,50 @@ static bool arena_grow_locked(hf_arena *a, size_t n) {
     return true;
 }
 
+/* ---- direct regions (sbrk backing) ------------------------------------------------------- */
+/* A mapping of its own for one block of n bytes aligned to align; linked into the arena. */
+static void *direct_alloc(hf_arena *a, size_t align, size_t n) {
+    size_t hdr = direct_header_size();
+    size_t size = hdr + (align > HF_LAB_ALIGN ? align : 0) + n;
+    void *base;
+    size_t msize;
+    size = hf_align_up(size, HF_OS_PAGE_SIZE);
+    hf_lab_direct *d = hfi_os_map_aligned(size, HF_SEGMENT_SIZE, &base, &msize);
+    if (d == NULL) return NULL;
+    d->r.h.kind = HF_SEG_LAB;
+    atomic_store_explicit(&d->r.h.owner, HF_OWNER_NONE, memory_order_relaxed);
+    d->r.arena = a;
+    d->r.type = REGION_DIRECT;
+    d->payload = (uint8_t *)hf_align_up((uintptr_t)d + hdr, align);
+    d->usable = (size_t)((uint8_t *)d + msize - d->payload);
+    d->prev = NULL;
+    hfi_lock(&a->lock);
+    d->r.next = a->direct != NULL ? &a->direct->r : NULL;
+    if (a->direct != NULL) a->direct->prev = d;
+    a->direct = d;
+    a->direct_count++;
+    a->live += d->usable;
+    if (a->live > a->peak_live) a->peak_live = a->live;
+    note_footprint(a, msize);
+    /* Published under the lock so a walk or check never sees half of it. */
+    hfi_header_publish(&d->r.h, base, msize, true);
+    hfi_unlock(&a->lock);
+    return d->payload;
+}
+
+/* Unlink a direct region (caller holds the arena lock); the caller unmaps it after unlocking. */
+static void direct_unlink_locked(hf_arena *a, hf_lab_direct *d) {
+    hf_lab_direct *next = (hf_lab_direct *)d->r.next;
+    if (d->prev != NULL)
+        d->prev->r.next = d->r.next;
+    else
+        a->direct = next;
+    if (next != NULL) next->prev = d->prev;
+    a->direct_count--;
+    a->live -= d->usable;
+    a->footprint -= d->r.h.map_size;
+}
+
 /* ---- arenas ---------------------------------------------------------------------------- */
 HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config) {
     if ((unsigned)policy >= HF_POLICY_COUNT || policies[policy] == NULL) {
@@ -110,22 +270,35 @@ HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config
     hfi_process_init();
     const hf_lab_policy *pol = policies[policy];
     hf_lab_config cfg = {LAB_DEFAULT_REGION, LAB_DEFAULT_REGION, 0, 22, 0x9E3779B97F4A7C15ull};
+    hf_backing backing = HF_BACKING_MMAP;
+    size_t threshold = LAB_DEFAULT_MMAP_THRESHOLD;
     if (config != NULL) {
         if (config->initial_size) cfg.initial_size = config->initial_size;
         if (config->growth_step) cfg.growth_step = config->growth_step;
         cfg.min_split = config->min_split;
         if (config->buddy_max_order) cfg.buddy_max_order = config->buddy_max_order;
         if (config->seed) cfg.seed = config->seed;
+        backing = config->backing;
+        if (config->mmap_threshold) threshold = config->mmap_threshold;
     }
     if (cfg.buddy_max_order < 8 || cfg.buddy_max_order > 40 ||
-        cfg.initial_size > ((size_t)1 << 40) || cfg.growth_step > ((size_t)1 << 40)) {
+        cfg.initial_size > ((size_t)1 << 40) || cfg.growth_step > ((size_t)1 << 40) ||
+        (backing != HF_BACKING_MMAP && backing != HF_BACKING_SBRK)) {
         errno = EINVAL;
         return NULL;
     }
-    size_t hdr = region_header_size();
     size_t meta = hf_align_up(sizeof(hf_arena) + pol->state_size, 64);
-    size_t first = hdr + meta + cfg.initial_size;
-    hf_lab_region *r = region_map(first);
+    hf_lab_region *r;
+    size_t hdr;
+    if (backing == HF_BACKING_SBRK) {
+        hdr = sbrk_header_size();
+        uint8_t *piece;
+        size_t len;
+        r = sbrk_take(NULL, meta + cfg.initial_size, &piece, &len);
+    } else {
+        hdr = region_header_size();
+        r = region_map(hdr + meta + cfg.initial_size);
+    }
     if (r == NULL) {
         errno = ENOMEM;
         return NULL;
@@ -136,6 +309,8 @@ HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config
     a->policy = pol;
     a->id = policy;
     a->cfg = cfg;
+    a->backing = backing;
+    a->mmap_threshold = threshold;
     pol->init(a->state, &a->cfg);
     r->arena = a;
     a->regions = r;
@@ -146,9 +321,39 @@ HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config
     return a;
 }
 
+/* sbrk regions, newest first: clear their page-map entries, and lower the break past each one
+ * while the break is still at its end. When other code moved the break above a region, that
+ * region (and every older one) stays in the process's data segment, unused: shrinking the
+ * break would take the other code's memory with it. */
+static void sbrk_release(hf_lab_region *r) {
+    hfi_lock(&sbrk_lock);
+    bool give_back = true;
+    while (r != NULL) {
+        hf_lab_region *next = r->next; /* read before the memory goes */
+        uint8_t *origin = ((hf_lab_sbrk_region *)r)->origin, *end = region_end(r);
+        hfi_pagemap_unregister(r, end);
+        if (give_back && hfi_prim_sbrk(0) == end)
+            give_back = hfi_prim_sbrk(-(intptr_t)(end - origin)) != NULL;
+        else
+            give_back = false;
+        r = next;
+    }
+    hfi_unlock(&sbrk_lock);
+}
+
 HF_API void hf_arena_destroy(hf_arena *a) {
     if (a == NULL) return;
+    hf_lab_direct *d = a->direct;
+    while (d != NULL) {
+        hf_lab_direct *next = (hf_lab_direct *)d->r.next;
+        region_unmap(&d->r);
+        d = next;
+    }
     hf_lab_region *r = a->regions; /* the first region, holding `a`, is last in the list */
+    if (a->backing == HF_BACKING_SBRK) {
+        sbrk_release(r);
+        return;
+    }
     while (r != NULL) {
         hf_lab_region *next = r->next;
         region_unmap(r);
@@ -162,11 +367,19 @@ static void note_live(hf_arena *a, void *p) {
     if (a->live > a->peak_live) a->peak_live = a->live;
 }
 
-static void *arena_alloc(hf_arena *a, size_t align, size_t n) {
+/* *fresh: the block is known to be zero (a new mapping), so calloc need not clear it. */
+static void *arena_alloc(hf_arena *a, size_t align, size_t n, bool *fresh) {
     if (n > ((size_t)1 << (HF_ADDRESS_BITS - 2))) {
         hfi_set_enomem();
         return NULL;
     }
+    if (a->backing == HF_BACKING_SBRK && n >= a->mmap_threshold) {
+        void *d = direct_alloc(a, align, n);
+        if (d == NULL) hfi_set_enomem();
+        if (fresh) *fresh = true;
+        return d;
+    }
+    if (fresh) *fresh = false;
     hfi_lock(&a->lock);
     void *p = align > HF_LAB_ALIGN ? a->policy->memalign(a->state, align, n)
                                    : a->policy->malloc(a->state, n);
@@ -181,7 +394,7 @@ static void *arena_alloc(hf_arena *a, size_t align, size_t n) {
 }
 
 HF_API void *hf_arena_malloc(hf_arena *a, size_t n) {
-    return arena_alloc(a, HF_LAB_ALIGN, n);
+    return arena_alloc(a, HF_LAB_ALIGN, n, NULL);
 }
 
 HF_API void *hf_arena_memalign(hf_arena *a, size_t align, size_t n) {
@@ -189,17 +402,21 @@ HF_API void *hf_arena_memalign(hf_arena *a, size_t align, size_t n) {
         errno = EINVAL;
         return NULL;
     }
-    return arena_alloc(a, align, n);
+    return arena_alloc(a, align, n, NULL);
 }
 
+/* Only direct regions are taken as fresh: sbrk memory can be fresh too, but a policy may hand
+ * out a block that straddles freed and new memory, and the break can come back down over a
+ * partly used page, so every policy block is cleared. */
 HF_API void *hf_arena_calloc(hf_arena *a, size_t count, size_t size) {
     size_t n;
     if (__builtin_mul_overflow(count, size, &n)) {
         hfi_set_enomem();
         return NULL;
     }
-    void *p = arena_alloc(a, HF_LAB_ALIGN, n);
-    if (p != NULL) memset(p, 0, n);
+    bool fresh = false;
+    void *p = arena_alloc(a, HF_LAB_ALIGN, n, &fresh);
+    if (p != NULL && !fresh) memset(p, 0, n);
     return p;
 }
 
@@ -218,19 +435,39 @@ static void arena_free_locked(hf_arena *a, void *p) {
     a->live -= usable;
 }
 
-/* free() of a lab pointer (from hfi_free_generic), whatever arena made it. */
-void hfi_lab_free(hf_header *h, void *p) {
-    hf_lab_region *r = (hf_lab_region *)h;
-    if ((uint8_t *)p >= (uint8_t *)h + h->map_size) return; /* past the region: not ours */
+/* Free p, a pointer inside region r of its arena. */
+static void region_free(hf_lab_region *r, void *p) {
     hf_arena *a = r->arena;
+    if (r->type == REGION_DIRECT) {
+        hf_lab_direct *d = (hf_lab_direct *)r;
+        if ((uint8_t *)p != d->payload) {
+            hfi_report_error("invalid free", p, 0); /* inside the block, not its start */
+            return;
+        }
+        hfi_lock(&a->lock);
+        direct_unlink_locked(a, d);
+        hfi_unlock(&a->lock);
+        region_unmap(r); /* clears the page map first: a second free finds nothing */
+        return;
+    }
     hfi_lock(&a->lock);
     arena_free_locked(a, p);
     hfi_unlock(&a->lock);
 }
 
+/* free() of a lab pointer (from hfi_free_generic), whatever arena made it. */
+void hfi_lab_free(hf_header *h, void *p) {
+    if ((uint8_t *)p >= (uint8_t *)h + h->map_size) return; /* past the region: not ours */
+    region_free((hf_lab_region *)h, p);
+}
+
 size_t hfi_lab_usable_size(hf_header *h, const void *p) {
     hf_lab_region *r = (hf_lab_region *)h;
     if ((const uint8_t *)p >= (const uint8_t *)h + h->map_size) return 0;
+    if (r->type == REGION_DIRECT) {
+        const hf_lab_direct *d = (const hf_lab_direct *)r;
+        return (const uint8_t *)p == d->payload ? d->usable : 0;
+    }
     hf_arena *a = r->arena;
     hfi_lock(&a->lock);
     size_t n = a->policy->usable_size(a->state, p);
@@ -250,15 +487,22 @@ HF_API void hf_arena_free(hf_arena *a, void *p) {
         hfi_report_error("invalid free", p, 0); /* not a block of this arena */
         return;
     }
-    hfi_lock(&a->lock);
-    arena_free_locked(a, p);
-    hfi_unlock(&a->lock);
+    region_free(r, p);
 }
 
 HF_API size_t hf_arena_usable_size(hf_arena *a, const void *p) {
     hf_lab_region *r = p ? region_of(p) : NULL;
     if (r == NULL || r->arena != a) return 0;
     return hfi_lab_usable_size(&r->h, p);
+}
+
+/* A move: a new block, the contents, and the old block freed. */
+static void *realloc_move(hf_arena *a, void *p, size_t old, size_t n) {
+    void *q = hf_arena_malloc(a, n);
+    if (q == NULL) return NULL;
+    memcpy(q, p, old < n ? old : n);
+    hf_arena_free(a, p);
+    return q;
 }
 
 HF_API void *hf_arena_realloc(hf_arena *a, void *p, size_t n) {
@@ -272,6 +516,16 @@ HF_API void *hf_arena_realloc(hf_arena *a, void *p, size_t n) {
         hfi_report_error("invalid free", p, 0);
         return NULL;
     }
+    if (r->type == REGION_DIRECT) {
+        size_t old = hfi_lab_usable_size(&r->h, p);
+        if (old == 0) {
+            hfi_report_error("invalid free", p, 0);
+            return NULL;
+        }
+        /* Still above the threshold and it fits: keep the mapping. */
+        if (n <= old && n >= a->mmap_threshold) return p;
+        return realloc_move(a, p, old, n);
+    }
     hfi_lock(&a->lock);
     size_t old = a->policy->usable_size(a->state, p);
     if (old == 0) {
@@ -279,18 +533,16 @@ HF_API void *hf_arena_realloc(hf_arena *a, void *p, size_t n) {
         hfi_report_error("realloc of a freed block", p, 0);
         return NULL;
     }
-    if (a->policy->resize(a->state, p, n)) { /* grown into a free neighbour, or shrunk */
+    /* With sbrk backing a block growing to the threshold moves to a mapping of its own. */
+    bool to_direct = a->backing == HF_BACKING_SBRK && n >= a->mmap_threshold;
+    if (!to_direct && a->policy->resize(a->state, p, n)) { /* grown into a neighbour, or shrunk */
         a->live = a->live - old + a->policy->usable_size(a->state, p);
         if (a->live > a->peak_live) a->peak_live = a->live;
         hfi_unlock(&a->lock);
         return p;
     }
     hfi_unlock(&a->lock);
-    void *q = hf_arena_malloc(a, n);
-    if (q == NULL) return NULL;
-    memcpy(q, p, old < n ? old : n);
-    hf_arena_free(a, p);
-    return q;
+    return realloc_move(a, p, old, n);
 }
 
 typedef struct walk_ctx {
@@ -308,12 +560,33 @@ HF_API void hf_arena_walk(hf_arena *a, hf_arena_visitor visitor, void *arg) {
     walk_ctx w = {visitor, arg};
     hfi_lock(&a->lock);
     a->policy->walk(a->state, walk_adapter, &w);
+    for (hf_lab_direct *d = a->direct; d != NULL; d = (hf_lab_direct *)d->r.next) {
+        hf_block_info info = {d->payload, d->r.h.map_size, 1}; /* the mapping is the block */
+        visitor(&info, arg);
+    }
     hfi_unlock(&a->lock);
 }
 
 HF_API const char *hf_arena_check(hf_arena *a) {
     hfi_lock(&a->lock);
     const char *why = a->policy->check(a->state);
+    size_t count = 0, live = 0;
+    for (hf_lab_direct *d = a->direct; why == NULL && d != NULL; d = (hf_lab_direct *)d->r.next) {
+        if (d->r.h.cookie != ((uintptr_t)d ^ hfi_secret) || d->r.type != REGION_DIRECT ||
+            d->r.arena != a || d->payload < (uint8_t *)d + direct_header_size() ||
+            d->payload + d->usable != region_end(&d->r))
+            why = "direct region header corrupted";
+        else if ((d->prev != NULL && d->prev->r.next != &d->r) ||
+                 (d->prev == NULL && a->direct != d))
+            why = "direct region list broken";
+        count++, live += d->usable;
+    }
+    if (why == NULL && count != a->direct_count) why = "direct region count wrong";
+    if (why == NULL && live > a->live) why = "live bytes below the direct blocks' total";
+    for (hf_lab_region *r = a->regions; why == NULL && r != NULL; r = r->next)
+        if (r->h.cookie != ((uintptr_t)r ^ hfi_secret) || r->arena != a ||
+            r->type != (a->backing == HF_BACKING_SBRK ? REGION_SBRK : REGION_MMAP))
+            why = "region header corrupted";
     hfi_unlock(&a->lock);
     return why;
 }
@@ -330,11 +603,12 @@ HF_API void hf_arena_stats(hf_arena *a, hf_arena_statistics *out) {
     s.peak_live_bytes = a->peak_live;
     s.footprint = a->footprint;
     s.peak_footprint = a->peak_footprint;
+    size_t direct_count = a->direct_count;
     hfi_unlock(&a->lock);
     s.free_bytes = ps.free_bytes;
     s.free_blocks = ps.free_blocks;
     s.largest_free = ps.largest_free;
-    s.used_blocks = ps.used_blocks;
+    s.used_blocks = ps.used_blocks + direct_count;
     s.external_fragmentation =
         ps.free_bytes ? 1.0 - (double)ps.largest_free / (double)ps.free_bytes : 0.0;
     s.bins = ps.bins > 64 ? 64 : ps.bins;
@@ -430,9 +704,11 @@ void hfi_lab_fork_prepare(void) {
     hfi_lock(&defaults_lock);
     for (unsigned i = 0; i < HF_POLICY_COUNT; i++)
         if (fork_arenas(i)) hfi_lock(&fork_arenas(i)->lock);
+    hfi_lock(&sbrk_lock); /* after the arenas' locks, as in growth */
 }
 
 void hfi_lab_fork_parent(void) {
+    hfi_unlock(&sbrk_lock);
     for (unsigned i = HF_POLICY_COUNT; i-- > 0;)
         if (fork_arenas(i)) hfi_unlock(&fork_arenas(i)->lock);
     hfi_unlock(&defaults_lock);
@@ -442,4 +718,5 @@ void hfi_lab_fork_child(void) {
     for (unsigned i = 0; i < HF_POLICY_COUNT; i++)
         if (fork_arenas(i)) hfi_lock_init(&fork_arenas(i)->lock);
     hfi_lock_init(&defaults_lock);
+    hfi_lock_init(&sbrk_lock);
 }

@@ -49,6 +49,15 @@ void *hfi_prim_mremap(void *p, size_t old_size, size_t new_size, void *fixed_tar
     return r == MAP_FAILED ? NULL : r;
 }
 
+/* Move the program break by delta bytes (0: just read it). The old break, or NULL when the
+ * kernel refuses. Only the lab's sbrk-backed arenas call this. */
+void *hfi_prim_sbrk(intptr_t delta) {
+    int saved = errno;
+    void *p = sbrk(delta);
+    errno = saved;
+    return p == (void *)-1 ? NULL : p;
+}
+
 bool hfi_prim_protect(void *p, size_t size, bool accessible) {
     int saved = errno;
     int rc = mprotect(p, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE);
