@@ -7,32 +7,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "heapforge.h"
-#include "test_util.h"
-
-/* Under TSan the sanitizer owns the libc names, so the libc-name checks use hf_* there. */
-#if HF_TEST_LIBC_NAMES
-#define LIBC_FREE    free
-#define LIBC_REALLOC realloc
-#else
-#define LIBC_FREE    hf_free
-#define LIBC_REALLOC hf_realloc
-#endif
-
-static const hf_policy lab_policies[] = {
-    HF_POLICY_FIRST_FIT,  HF_POLICY_NEXT_FIT, HF_POLICY_BEST_FIT, HF_POLICY_WORST_FIT,
-    HF_POLICY_SEGREGATED, HF_POLICY_BUDDY,    HF_POLICY_TLSF};
-#define NPOL (sizeof lab_policies / sizeof lab_policies[0])
+#include "lab_util.h"
 
 static int passed;
-
-static void check_arena(hf_arena *a, const char *when) {
-    const char *why = hf_arena_check(a);
-    if (why != NULL) {
-        fprintf(stderr, "arena check failed after %s: %s\n", when, why);
-        CHECK(0);
-    }
-}
 
 typedef struct walk_sum {
     size_t used, free_blocks, used_blocks;

@@ -9,32 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "heapforge.h"
-#include "test_util.h"
-
-/* Under TSan the sanitizer owns the libc names, so the libc-name checks use hf_* there. */
-#if HF_TEST_LIBC_NAMES
-#define LIBC_FREE free
-#else
-#define LIBC_FREE hf_free
-#endif
+#include "lab_util.h"
 
 #define UNIT ((uintptr_t)4 << 20) /* the page map's unit: sbrk regions start on one */
 
-static const hf_policy lab_policies[] = {
-    HF_POLICY_FIRST_FIT,  HF_POLICY_NEXT_FIT, HF_POLICY_BEST_FIT, HF_POLICY_WORST_FIT,
-    HF_POLICY_SEGREGATED, HF_POLICY_BUDDY,    HF_POLICY_TLSF};
-#define NPOL (sizeof lab_policies / sizeof lab_policies[0])
-
 static int passed;
-
-static void check_arena(hf_arena *a, const char *when) {
-    const char *why = hf_arena_check(a);
-    if (why != NULL) {
-        fprintf(stderr, "arena check failed after %s: %s\n", when, why);
-        CHECK(0);
-    }
-}
 
 static uintptr_t brk_now(void) {
     return (uintptr_t)sbrk(0);
