@@ -58,34 +58,6 @@ struct hf_arena {
     _Alignas(16) unsigned char state[]; /* the policy's state */
 };
 
-static const hf_lab_policy *const policies[HF_POLICY_COUNT] = {
-    [HF_POLICY_FIRST_FIT] = &hfi_policy_first_fit,
-    [HF_POLICY_NEXT_FIT] = &hfi_policy_next_fit,
-    [HF_POLICY_BEST_FIT] = &hfi_policy_best_fit,
-    [HF_POLICY_WORST_FIT] = &hfi_policy_worst_fit,
-    [HF_POLICY_SEGREGATED] = &hfi_policy_segregated,
-    [HF_POLICY_BUDDY] = &hfi_policy_buddy,
-    [HF_POLICY_TLSF] = &hfi_policy_tlsf,
-};
-
-static const char *const policy_names[HF_POLICY_COUNT] = {
-    "fast", "first-fit", "next-fit", "best-fit", "worst-fit", "segregated", "buddy", "tlsf",
-};
-
-HF_API const char *hf_policy_name(hf_policy policy) {
-    return (unsigned)policy < HF_POLICY_COUNT ? policy_names[policy] : NULL;
-}
-
-HF_API int hf_policy_from_name(const char *name, hf_policy *out) {
-    for (unsigned i = 0; name != NULL && i < HF_POLICY_COUNT; i++) {
-        if (strcmp(name, policy_names[i]) == 0) {
-            if (out) *out = (hf_policy)i;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 /* ---- regions -------------------------------------------------------------------------- */
 static size_t region_header_size(void) {
     return hf_align_up(sizeof(hf_lab_region), 64);
@@ -263,12 +235,12 @@ static void direct_unlink_locked(hf_arena *a, hf_lab_direct *d) {
 
 /* ---- arenas ---------------------------------------------------------------------------- */
 HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config) {
-    if ((unsigned)policy >= HF_POLICY_COUNT || policies[policy] == NULL) {
+    if (hfi_lab_policy_ops(policy) == NULL) {
         errno = EINVAL;
         return NULL;
     }
     hfi_process_init();
-    const hf_lab_policy *pol = policies[policy];
+    const hf_lab_policy *pol = hfi_lab_policy_ops(policy);
     hf_lab_config cfg = {LAB_DEFAULT_REGION, LAB_DEFAULT_REGION, 0, 22, 0x9E3779B97F4A7C15ull};
     hf_backing backing = HF_BACKING_MMAP;
     size_t threshold = LAB_DEFAULT_MMAP_THRESHOLD;
@@ -616,107 +588,21 @@ HF_API void hf_arena_stats(hf_arena *a, hf_arena_statistics *out) {
     *out = s;
 }
 
-/* ---- the process-wide arena of each policy ---------------------------------------------- */
-int hfi_lab_process_policy;
-
-/* HEAPFORGE_POLICY: a lab policy serves every malloc of the process. The thread heaps then
- * stay empty, so every call takes the malloc slow path, which comes here. */
-void hfi_lab_policy_init(void) {
-    static bool done;
-    if (done || !hfi_options_read) return; /* once, after the environment was read */
-    done = true;
-    const char *name = hfi_options_policy;
-    hf_policy p;
-    if (name == NULL || *name == 0) return;
-    if (hf_policy_from_name(name, &p) != 0) {
-        hfi_warn("unknown HEAPFORGE_POLICY=%s (valid: fast, first-fit, next-fit, best-fit, "
-                 "worst-fit, segregated, buddy, tlsf); using fast",
-                 name);
-        return;
-    }
-    hfi_lab_process_policy = (int)p;
+/* fork: policy.c takes every process-wide arena's lock, then the break's, around fork(). */
+void hfi_lab_arena_fork(hf_arena *a, int phase) {
+    if (phase == 0)
+        hfi_lock(&a->lock);
+    else if (phase == 1)
+        hfi_unlock(&a->lock);
+    else
+        hfi_lock_init(&a->lock);
 }
 
-void *hfi_lab_process_malloc(size_t n, size_t align, bool zero) {
-    hf_arena *a = hf_arena_default((hf_policy)hfi_lab_process_policy);
-    if (a == NULL) {
-        hfi_set_enomem();
-        return NULL;
-    }
-    if (align > HF_LAB_ALIGN) return hf_arena_memalign(a, align, n); /* callers pass zero=0 */
-    return zero ? hf_arena_calloc(a, 1, n) : hf_arena_malloc(a, n);
-}
-
-static hf_arena *_Atomic defaults[HF_POLICY_COUNT];
-static hf_lock defaults_lock;
-
-HF_API hf_arena *hf_arena_default(hf_policy policy) {
-    if ((unsigned)policy >= HF_POLICY_COUNT || policies[policy] == NULL) return NULL;
-    hf_arena *a = atomic_load_explicit(&defaults[policy], memory_order_acquire);
-    if (a != NULL) return a;
-    hfi_lock(&defaults_lock);
-    a = atomic_load_explicit(&defaults[policy], memory_order_relaxed);
-    if (a == NULL) {
-        a = hf_arena_create(policy, NULL);
-        atomic_store_explicit(&defaults[policy], a, memory_order_release);
-    }
-    hfi_unlock(&defaults_lock);
-    return a;
-}
-
-static void *default_malloc(hf_policy policy, size_t n) {
-    hf_arena *a = hf_arena_default(policy);
-    if (a == NULL) {
-        hfi_set_enomem();
-        return NULL;
-    }
-    return hf_arena_malloc(a, n);
-}
-
-HF_API void *hf_malloc_first_fit(size_t n) {
-    return default_malloc(HF_POLICY_FIRST_FIT, n);
-}
-HF_API void *hf_malloc_next_fit(size_t n) {
-    return default_malloc(HF_POLICY_NEXT_FIT, n);
-}
-HF_API void *hf_malloc_best_fit(size_t n) {
-    return default_malloc(HF_POLICY_BEST_FIT, n);
-}
-HF_API void *hf_malloc_worst_fit(size_t n) {
-    return default_malloc(HF_POLICY_WORST_FIT, n);
-}
-HF_API void *hf_malloc_segregated(size_t n) {
-    return default_malloc(HF_POLICY_SEGREGATED, n);
-}
-HF_API void *hf_malloc_buddy(size_t n) {
-    return default_malloc(HF_POLICY_BUDDY, n);
-}
-HF_API void *hf_malloc_tlsf(size_t n) {
-    return default_malloc(HF_POLICY_TLSF, n);
-}
-
-/* fork: the arenas' locks are taken around fork() like the allocator's own. */
-static hf_arena *fork_arenas(unsigned i) {
-    return i < HF_POLICY_COUNT ? atomic_load_explicit(&defaults[i], memory_order_acquire) : NULL;
-}
-
-void hfi_lab_fork_prepare(void) {
-    hfi_lock(&defaults_lock);
-    for (unsigned i = 0; i < HF_POLICY_COUNT; i++)
-        if (fork_arenas(i)) hfi_lock(&fork_arenas(i)->lock);
-    hfi_lock(&sbrk_lock); /* after the arenas' locks, as in growth */
-}
-
-void hfi_lab_fork_parent(void) {
-    hfi_unlock(&sbrk_lock);
-    for (unsigned i = HF_POLICY_COUNT; i-- > 0;)
-        if (fork_arenas(i)) hfi_unlock(&fork_arenas(i)->lock);
-    hfi_unlock(&defaults_lock);
-}
-
-void hfi_lab_fork_child(void) {
-    for (unsigned i = 0; i < HF_POLICY_COUNT; i++)
-        if (fork_arenas(i)) hfi_lock_init(&fork_arenas(i)->lock);
-    hfi_lock_init(&defaults_lock);
-    hfi_lock_init(&sbrk_lock);
+void hfi_lab_sbrk_fork(int phase) {
+    if (phase == 0)
+        hfi_lock(&sbrk_lock);
+    else if (phase == 1)
+        hfi_unlock(&sbrk_lock);
+    else
+        hfi_lock_init(&sbrk_lock);
 }
