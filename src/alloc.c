@@ -6,44 +6,23 @@
 
 #include <string.h>
 
-HF_API void *hf_malloc(size_t n) {
+/* Both fast paths: a direct-table page with a free block, else the heap's slow path. */
+static inline void *malloc_any(size_t n, bool zero) {
     hf_heap *heap = hfi_tl_heap;
     if (HF_LIKELY(n <= HF_DIRECT_MAX)) {
         hf_page *pg = heap->direct[(n + 15) >> 4];
-        hf_block *b = pg->free;
-        if (HF_LIKELY(b != NULL)) {
-            pg->free = b->next;
-            pg->used++;
-            b->mark = 0;
-            return b;
-        }
+        if (HF_LIKELY(pg->free != NULL)) return hfi_page_pop(pg, n, zero);
     }
-    return hfi_heap_malloc_slow(heap, n, false);
+    return hfi_heap_malloc_slow(heap, n, zero);
 }
 
-void *hfi_malloc(size_t n) {
-    return hf_malloc(n);
+HF_API void *hf_malloc(size_t n) {
+    return malloc_any(n, false);
 }
 
 /* calloc's core: memory fresh from the OS is not cleared again. */
 void *hfi_malloc_zero(size_t n) {
-    hf_heap *heap = hfi_tl_heap;
-    if (HF_LIKELY(n <= HF_DIRECT_MAX)) {
-        hf_page *pg = heap->direct[(n + 15) >> 4];
-        hf_block *b = pg->free;
-        if (HF_LIKELY(b != NULL)) {
-            bool was_zero = pg->free_is_zero;
-            pg->free = b->next;
-            pg->used++;
-            b->mark = 0;
-            if (was_zero)
-                b->next = NULL;
-            else
-                memset(b, 0, n < sizeof(hf_block) ? sizeof(hf_block) : n);
-            return b;
-        }
-    }
-    return hfi_heap_malloc_slow(heap, n, true);
+    return malloc_any(n, true);
 }
 
 HF_API void *hf_calloc(size_t count, size_t size) {

@@ -17,7 +17,7 @@ static inline bool is_block_offset(const hf_page *pg, uintptr_t off) {
 
 HF_API void hf_free(void *p) {
     if (HF_UNLIKELY(!hfi_pagemap_has_header(p))) {
-        if (p != NULL) hfi_free_generic(NULL, p, 0);
+        if (p != NULL) hfi_free_generic(NULL, p);
         return;
     }
     hf_header *h = (hf_header *)((uintptr_t)p & ~HF_SEGMENT_MASK);
@@ -38,12 +38,11 @@ HF_API void hf_free(void *p) {
             return;
         }
     }
-    hfi_free_generic(h, p, 0);
+    hfi_free_generic(h, p);
 }
 
 /* Every case the fast path does not take. h is NULL when the page map has no header for p. */
-HF_NOINLINE void hfi_free_generic(hf_header *h, void *p, size_t expected_size) {
-    (void)expected_size;
+HF_NOINLINE void hfi_free_generic(hf_header *h, void *p) {
     if (h == NULL) {
         h = hfi_header_of_slow(p);
         if (h == NULL) return; /* not ours: memory from before we were loaded, or bogus */
@@ -132,8 +131,7 @@ HF_API void hf_free_aligned_sized(void *p, size_t alignment, size_t size) {
 
 size_t hfi_usable_size(const void *p, hf_header **hdr) {
     if (p == NULL) return 0;
-    hf_header *h = hfi_header_of(p);
-    if (h == NULL) h = hfi_header_of_slow(p);
+    hf_header *h = hfi_header_of_slow(p);
     if (hdr) *hdr = h;
     if (h == NULL) return 0;
     if (h->kind == HF_SEG_SPAN) return hfi_span_usable((const hf_span *)h, p);
@@ -152,7 +150,6 @@ HF_API size_t hf_usable_size(const void *p) {
 }
 
 HF_API int hf_owns(const void *p) {
-    hf_header *h = hfi_header_of(p);
-    if (h == NULL) h = hfi_header_of_slow(p);
+    hf_header *h = hfi_header_of_slow(p);
     return h != NULL;
 }

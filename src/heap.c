@@ -110,12 +110,6 @@ void hfi_heap_thread_done(void *arg) {
     atomic_fetch_sub_explicit(&hfi_os_stats.threads, 1, memory_order_relaxed);
 }
 
-void hfi_heap_foreach(void (*fn)(hf_heap *, void *), void *arg) {
-    hfi_lock(&heaps_lock);
-    for (hf_heap *h = heaps; h; h = h->next_heap) fn(h, arg);
-    hfi_unlock(&heaps_lock);
-}
-
 /* ---- pages ------------------------------------------------------------------------------ */
 static void move_to_full(hf_heap *heap, hf_page *pg) {
     hfi_queue_remove(&heap->queues[pg->class_idx], pg);
@@ -245,21 +239,6 @@ static hf_page *find_page(hf_heap *heap, unsigned c) {
     return pg;
 }
 
-static inline void *pop_block(hf_page *pg, size_t n, bool zero) {
-    hf_block *b = pg->free;
-    bool was_zero = pg->free_is_zero;
-    pg->free = b->next;
-    pg->used++;
-    b->mark = 0;
-    if (zero) {
-        if (was_zero)
-            b->next = NULL;
-        else
-            memset(b, 0, n < sizeof(hf_block) ? sizeof(hf_block) : n);
-    }
-    return b;
-}
-
 void *hfi_heap_malloc_slow(hf_heap *heap, size_t n, bool zero) {
     if (HF_UNLIKELY(heap == &hfi_heap_empty)) {
         if (hfi_lab_process_policy != 0) return hfi_lab_process_malloc(n, 0, zero);
@@ -279,7 +258,7 @@ void *hfi_heap_malloc_slow(hf_heap *heap, size_t n, bool zero) {
             return NULL;
         }
     }
-    return pop_block(pg, n, zero);
+    return hfi_page_pop(pg, n, zero);
 }
 
 /* Free every empty page now (malloc_trim, thread exit). */

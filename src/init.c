@@ -8,7 +8,6 @@
 
 #include <pthread.h>
 
-atomic_int hfi_process_ready;
 static atomic_int init_state; /* 0 not started, 1 running, 2 done */
 
 void hfi_process_init(void) {
@@ -20,7 +19,6 @@ void hfi_process_init(void) {
         hfi_options_init();
         hfi_lab_policy_init();
         hfi_heap_process_init();
-        atomic_store_explicit(&hfi_process_ready, 1, memory_order_release);
         atomic_store_explicit(&init_state, 2, memory_order_release);
         return;
     }
@@ -56,5 +54,5 @@ __attribute__((constructor(101))) static void hf_constructor(void) {
 }
 
 __attribute__((destructor(101))) static void hf_destructor(void) {
-    if (hfi_options.stats) hfi_stats_print_fd(2);
+    if (hfi_options.stats) hfi_stats_print_stderr();
 }

@@ -26,7 +26,6 @@ uint64_t hfi_segment_cache_due(void) {
 
 static hf_lock abandoned_lock;
 static hf_segment *abandoned; /* singly linked through next */
-static atomic_size_t abandoned_count;
 
 /* ---- lists ----------------------------------------------------------------------------- */
 static void list_push_front(hf_segment_list *l, hf_segment *s) {
@@ -337,7 +336,6 @@ void hfi_segment_abandon_all(hf_heap *heap) {
             hfi_lock(&abandoned_lock);
             s->next = abandoned;
             abandoned = s;
-            atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&hfi_os_stats.abandoned, 1, memory_order_relaxed);
             hfi_unlock(&abandoned_lock);
             s = next;
@@ -348,12 +346,11 @@ void hfi_segment_abandon_all(hf_heap *heap) {
 /* Adopt one abandoned segment: its pages join this heap's queues, empty ones are freed.
  * Returns false when there was none. */
 bool hfi_segment_reclaim(hf_heap *heap) {
-    if (atomic_load_explicit(&abandoned_count, memory_order_relaxed) == 0) return false;
+    if (atomic_load_explicit(&hfi_os_stats.abandoned, memory_order_relaxed) == 0) return false;
     hfi_lock(&abandoned_lock);
     hf_segment *s = abandoned;
     if (s) {
         abandoned = s->next;
-        atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
         atomic_fetch_sub_explicit(&hfi_os_stats.abandoned, 1, memory_order_relaxed);
     }
     hfi_unlock(&abandoned_lock);

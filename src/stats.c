@@ -69,15 +69,14 @@ void hfi_stats_lines(hf_line_fn fn, void *ctx) {
     }
 }
 
-static void line_to_fd(void *ctx, const char *line) {
+static void line_to_stderr(void *ctx, const char *line) {
     (void)ctx;
     hfi_prim_write_stderr(line, strlen(line));
     hfi_prim_write_stderr("\n", 1);
 }
 
-void hfi_stats_print_fd(int fd) {
-    (void)fd; /* only stderr for now */
-    hfi_stats_lines(line_to_fd, NULL);
+void hfi_stats_print_stderr(void) {
+    hfi_stats_lines(line_to_stderr, NULL);
 }
 
 static void line_to_file(void *ctx, const char *line) {

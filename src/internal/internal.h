@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdarg.h>
 #include <errno.h>
+#include <string.h>
 
 /* Everything declared below is internal: hidden, so the compiler addresses globals directly
  * instead of through the GOT. */
@@ -46,7 +47,6 @@ void *hfi_prim_mmap(void *hint, size_t size, bool reserve_only);
 bool hfi_prim_munmap(void *p, size_t size);
 bool hfi_prim_purge(void *p, size_t size);
 void *hfi_prim_mremap(void *p, size_t old_size, size_t new_size, void *fixed_target);
-bool hfi_prim_protect(void *p, size_t size, bool accessible);
 void *hfi_prim_sbrk(intptr_t delta); /* old break, NULL on failure */
 void hfi_prim_write_stderr(const char *s, size_t n);
 uint64_t hfi_prim_clock_ms(void);
@@ -122,6 +122,7 @@ static inline hf_header *hfi_header_of(const void *p) {
     if (HF_LIKELY(hfi_pagemap_has_header(p))) return (hf_header *)((uintptr_t)p & ~HF_SEGMENT_MASK);
     return NULL;
 }
+/* The header that owns p from any unit of its mapping (hfi_header_of covers the first only). */
 hf_header *hfi_header_of_slow(const void *p);
 void hfi_header_publish(hf_header *h, void *base, size_t size, bool tail);
 
@@ -153,6 +154,23 @@ static inline uint8_t *hfi_page_end(const hf_page *pg) {
 }
 static inline hf_segment *hfi_segment_of_page(const hf_page *pg) {
     return (hf_segment *)((uintptr_t)pg & ~HF_SEGMENT_MASK);
+}
+
+/* Take the first free block of pg (which has one): count it, clear its double-free mark, and
+ * for calloc clear it -- only its link word when the page's free blocks are fresh memory. */
+static inline void *hfi_page_pop(hf_page *pg, size_t n, bool zero) {
+    hf_block *b = pg->free;
+    bool was_zero = pg->free_is_zero;
+    pg->free = b->next;
+    pg->used++;
+    b->mark = 0;
+    if (zero) {
+        if (was_zero)
+            b->next = NULL;
+        else
+            memset(b, 0, n < sizeof(hf_block) ? sizeof(hf_block) : n);
+    }
+    return b;
 }
 
 /* Queue links of a page (beside the page table in its segment). */
@@ -201,12 +219,10 @@ void hfi_heap_fork_prepare(void);
 void hfi_heap_fork_parent(void);
 void hfi_heap_fork_child(void);
 bool hfi_heap_is_valid(const hf_heap *heap, const char **why);
-void hfi_heap_foreach(void (*fn)(hf_heap *, void *), void *arg);
 
 /* ---- alloc.c / free.c / aligned.c ------------------------------------------------------- */
-void *hfi_malloc(size_t n);
 void *hfi_malloc_zero(size_t n);
-void hfi_free_generic(hf_header *h, void *p, size_t expected_size);
+void hfi_free_generic(hf_header *h, void *p);
 size_t hfi_usable_size(const void *p, hf_header **hdr);
 void *hfi_malloc_aligned(size_t align, size_t n, bool zero);
 
@@ -237,12 +253,11 @@ void hfi_lab_fork_parent(void);
 void hfi_lab_fork_child(void);
 
 /* ---- stats.c --------------------------------------------------------------------------- */
-void hfi_stats_print_fd(int fd);
+void hfi_stats_print_stderr(void);
 typedef void (*hf_line_fn)(void *ctx, const char *line);
 void hfi_stats_lines(hf_line_fn fn, void *ctx);
 
 /* ---- init.c ---------------------------------------------------------------------------- */
-extern atomic_int hfi_process_ready;
 void hfi_process_init(void);
 
 static inline void hfi_set_enomem(void) {

@@ -131,7 +131,6 @@ typedef struct hf_span {
     struct hf_span *next, *prev; /* cache links */
     uint8_t state;               /* enum hf_span_state */
     uint8_t is_huge; /* at or above the huge threshold: unmapped on free, never cached */
-    uint8_t is_zero; /* payload untouched since mapped or purged */
     uint8_t *user;   /* the pointer handed out */
     size_t dirty;    /* payload bytes that may be resident */
     uint64_t cached_at;
@@ -153,7 +152,6 @@ typedef struct hf_heap {
     hf_page_queue full;
     hf_segment_list segs[2]; /* owned small [0] and medium [1] segments; full ones last */
     uint64_t next_purge;     /* earliest purge due among them (0: none) */
-    uint64_t slow_calls;
     struct hf_heap *next_heap, *prev_heap; /* process list of live heaps */
     int is_main;
 } hf_heap;

@@ -394,8 +394,7 @@ HF_API void *hf_arena_calloc(hf_arena *a, size_t count, size_t size) {
 
 /* The arena and region a pointer belongs to, or NULL when it is not in a lab region. */
 static hf_lab_region *region_of(const void *p) {
-    hf_header *h = hfi_header_of(p);
-    if (h == NULL) h = hfi_header_of_slow(p);
+    hf_header *h = hfi_header_of_slow(p);
     if (h == NULL || h->kind != HF_SEG_LAB) return NULL;
     if ((const uint8_t *)p >= (const uint8_t *)h + h->map_size) return NULL;
     return (hf_lab_region *)h;

@@ -58,13 +58,6 @@ void *hfi_prim_sbrk(intptr_t delta) {
     return p == (void *)-1 ? NULL : p;
 }
 
-bool hfi_prim_protect(void *p, size_t size, bool accessible) {
-    int saved = errno;
-    int rc = mprotect(p, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE);
-    errno = saved;
-    return rc == 0;
-}
-
 void hfi_prim_write_stderr(const char *s, size_t n) {
     int saved = errno;
     while (n > 0) {
