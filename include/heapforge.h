@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "heapforge-stats.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -54,8 +56,7 @@ HF_API int hf_owns(const void *p);
  * cached segment. Returns 1 if memory was released. */
 HF_API int hf_trim(size_t pad);
 
-/* Print a short human-readable summary of the allocator's state. */
-HF_API void hf_stats_print(FILE *out);
+/* Statistics (hf_stats_get, hf_stats_json, hf_stats_print): see heapforge-stats.h. */
 
 /* Process-wide figures, read without stopping other threads (approximate while they run). */
 typedef struct hf_process_info {

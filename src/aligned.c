@@ -9,9 +9,14 @@
 #include <errno.h>
 
 void *hfi_malloc_aligned(size_t align, size_t n, bool zero) {
+    if (HF_UNLIKELY(hfi_tl_heap == &hfi_heap_empty || hfi_hooks != 0)) {
+        hfi_process_init();
+        if (hfi_hooks != 0 && hfi_tl_hook_busy == 0)
+            return hfi_hooked_alloc(n, align, HF_CALL_ALIGNED);
+        if (hfi_lab_process_policy != 0 && align > HF_ALIGNMENT)
+            return hfi_lab_process_malloc(n, align, false); /* the lab serves the process */
+    }
     if (align <= HF_ALIGNMENT) return zero ? hfi_malloc_zero(n) : hf_malloc(n);
-    if (hfi_lab_process_policy != 0 && hfi_tl_heap == &hfi_heap_empty)
-        return hfi_lab_process_malloc(n, align, false); /* the lab serves the process */
     if (n > PTRDIFF_MAX || align > ((size_t)1 << (HF_ADDRESS_BITS - 1))) {
         hfi_set_enomem();
         return NULL;

@@ -35,6 +35,7 @@ HF_API void *hf_calloc(size_t count, size_t size) {
 }
 
 HF_API void *hf_realloc(void *p, size_t n) {
+    if (HF_UNLIKELY(hfi_hooks != 0) && hfi_tl_hook_busy == 0) return hfi_hooked_realloc(p, n);
     if (p == NULL) return hf_malloc(n);
     if (n == 0) { /* glibc's behaviour: free and return NULL */
         hf_free(p);

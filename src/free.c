@@ -43,6 +43,10 @@ HF_API void hf_free(void *p) {
 
 /* Every case the fast path does not take. h is NULL when the page map has no header for p. */
 HF_NOINLINE void hfi_free_generic(hf_header *h, void *p) {
+    if (HF_UNLIKELY(hfi_hooks != 0) && hfi_tl_hook_busy == 0) {
+        hfi_hooked_free(p); /* counts the call, then comes back here */
+        return;
+    }
     if (h == NULL) {
         h = hfi_header_of_slow(p);
         if (h == NULL) return; /* not ours: memory from before we were loaded, or bogus */

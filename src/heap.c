@@ -31,7 +31,8 @@ static void set_direct(hf_heap *heap, unsigned c) {
     uint32_t size = hfi_class_size[c];
     if (size > HF_DIRECT_MAX) return;
     hf_page *pg = heap->queues[c].first;
-    if (pg == NULL) pg = &hfi_page_empty;
+    /* Instrumented: every malloc takes the slow path, where the counting happens. */
+    if (pg == NULL || hfi_hooks != 0) pg = &hfi_page_empty;
     size_t lo = c == 0 ? 0 : hfi_class_size[c - 1] / 16 + 1;
     for (size_t d = lo; d <= size / 16; d++) heap->direct[d] = pg;
 }
@@ -95,6 +96,7 @@ void hfi_heap_thread_done(void *arg) {
     hfi_segment_abandon_all(h);
     hfi_tl_heap = &hfi_heap_empty;
     hfi_lock(&heaps_lock);
+    if (hfi_hooks != 0) hfi_instrument_heap_done_locked(h);
     if (h->prev_heap)
         h->prev_heap->next_heap = h->next_heap;
     else
@@ -239,15 +241,8 @@ static hf_page *find_page(hf_heap *heap, unsigned c) {
     return pg;
 }
 
-void *hfi_heap_malloc_slow(hf_heap *heap, size_t n, bool zero) {
-    if (HF_UNLIKELY(heap == &hfi_heap_empty)) {
-        if (hfi_lab_process_policy != 0) return hfi_lab_process_malloc(n, 0, zero);
-        heap = hfi_heap_get();
-        if (heap == NULL) {
-            hfi_set_enomem();
-            return NULL;
-        }
-    }
+/* The malloc slow path proper: a page of n's class with a free block, or a span. */
+static void *heap_malloc(hf_heap *heap, size_t n, bool zero) {
     if (n > HF_MEDIUM_MAX) return hfi_span_alloc(n, 0, zero);
     unsigned c = hfi_class_of(n);
     hf_page *pg = heap->queues[c].first;
@@ -259,6 +254,38 @@ void *hfi_heap_malloc_slow(hf_heap *heap, size_t n, bool zero) {
         }
     }
     return hfi_page_pop(pg, n, zero);
+}
+
+/* The thread has no heap yet, a lab policy serves the process, or the allocator runs
+ * instrumented: start the process if needed, then count the call, route it to the lab, or
+ * give the thread its heap. */
+static HF_NOINLINE void *malloc_routed(hf_heap *heap, size_t n, bool zero) {
+    hfi_process_init();
+    if (hfi_hooks != 0 && hfi_tl_hook_busy == 0)
+        return hfi_hooked_alloc(n, 0, zero ? HF_CALL_CALLOC : HF_CALL_MALLOC);
+    if (hfi_lab_process_policy != 0) return hfi_lab_process_malloc(n, 0, zero);
+    if (heap == &hfi_heap_empty) {
+        heap = hfi_heap_get();
+        if (heap == NULL) {
+            hfi_set_enomem();
+            return NULL;
+        }
+    }
+    return heap_malloc(heap, n, zero);
+}
+
+void *hfi_heap_malloc_slow(hf_heap *heap, size_t n, bool zero) {
+    if (HF_UNLIKELY(heap == &hfi_heap_empty || hfi_hooks != 0)) return malloc_routed(heap, n, zero);
+    return heap_malloc(heap, n, zero);
+}
+
+/* Sum the counters of every live heap and of exited threads' heaps into *out (instrumented
+ * mode). Other threads keep counting meanwhile: the sum is consistent per heap. */
+void hfi_heap_stats_sum(hf_heap_stats *out) {
+    hfi_lock(&heaps_lock);
+    hfi_instrument_add(out, &hfi_instrument_retired);
+    for (hf_heap *h = heaps; h != NULL; h = h->next_heap) hfi_instrument_add(out, &h->stats);
+    hfi_unlock(&heaps_lock);
 }
 
 /* Free every empty page now (malloc_trim, thread exit). */

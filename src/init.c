@@ -28,6 +28,7 @@ void hfi_process_init(void) {
 /* fork: hold every global lock across the fork so the child gets them in a known state. */
 static void fork_prepare(void) {
     hfi_lab_fork_prepare();
+    hfi_blockmap_fork_prepare();
     hfi_heap_fork_prepare();
     hfi_segment_fork_prepare();
     hfi_span_fork_prepare();
@@ -36,12 +37,14 @@ static void fork_parent(void) {
     hfi_span_fork_parent();
     hfi_segment_fork_parent();
     hfi_heap_fork_parent();
+    hfi_blockmap_fork_parent();
     hfi_lab_fork_parent();
 }
 static void fork_child(void) {
     hfi_span_fork_child();
     hfi_segment_fork_child();
     hfi_heap_fork_child();
+    hfi_blockmap_fork_child();
     hfi_lab_fork_child();
 }
 
@@ -54,5 +57,5 @@ __attribute__((constructor(101))) static void hf_constructor(void) {
 }
 
 __attribute__((destructor(101))) static void hf_destructor(void) {
-    if (hfi_options.stats) hfi_stats_print_stderr();
+    hfi_stats_exit();
 }

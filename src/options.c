@@ -36,6 +36,9 @@ extern char **environ;
 /* HEAPFORGE_POLICY, the one text option: which allocator serves the whole process (lab/arena.c
  * turns the name into a policy). NULL when unset. */
 const char *hfi_options_policy;
+const char *hfi_options_stats_file;
+const char *hfi_options_trace;
+bool hfi_options_warn;
 bool hfi_options_read; /* the environment has been read */
 
 /* Idempotent; does nothing until `environ` exists (the dynamic loader may call malloc first). */
@@ -47,8 +50,20 @@ void hfi_options_init(void) {
     HF_OPTION_LIST(HF_OPTION_PARSE)
 #undef HF_OPTION_PARSE
     hfi_options_policy = hfi_getenv("HEAPFORGE_POLICY");
+    hfi_options_stats_file = hfi_getenv("HEAPFORGE_STATS_FILE");
+    hfi_options_trace = hfi_getenv("HEAPFORGE_TRACE");
+    if (hfi_options_trace != NULL && hfi_options_trace[0] == 0) hfi_options_trace = NULL;
+    const char *on_error = hfi_getenv("HEAPFORGE_ON_ERROR");
+    if (on_error != NULL) {
+        if (strcmp(on_error, "warn") == 0)
+            hfi_options_warn = true;
+        else if (strcmp(on_error, "abort") != 0)
+            hfi_warn("ignoring HEAPFORGE_ON_ERROR=%s: expected abort or warn; using abort",
+                     on_error);
+    }
     hfi_options_read = true;
     if (hfi_options.verbose) hfi_options_print();
+    hfi_instrument_init();
 }
 
 void hfi_options_print(void) {
@@ -60,4 +75,10 @@ void hfi_options_print(void) {
 #undef HF_OPTION_SHOW
     hfi_message("option HEAPFORGE_POLICY = %s (the allocator serving the process)",
                 hfi_options_policy ? hfi_options_policy : "fast");
+    hfi_message("option HEAPFORGE_ON_ERROR = %s (on a detected heap error)",
+                hfi_options_warn ? "warn" : "abort");
+    if (hfi_options_stats_file)
+        hfi_message("option HEAPFORGE_STATS_FILE = %s (where reports go)", hfi_options_stats_file);
+    if (hfi_options_trace)
+        hfi_message("option HEAPFORGE_TRACE = %s (every call recorded)", hfi_options_trace);
 }

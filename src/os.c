@@ -1,6 +1,7 @@
 /* os.c -- mappings with accounting, time and locks, on top of prim/. Every byte heapforge gets
  * from the OS passes through here, so the figures in hfi_os_stats are exact for reserved memory
- * and an upper bound for committed memory (purged pages are subtracted when purged). */
+ * and an upper bound for committed memory: owners that know which of their pages are untouched
+ * or purged (segments) move the committed figure with hfi_os_commit_delta. */
 #include "internal/internal.h"
 
 hf_os_stats hfi_os_stats;
@@ -9,13 +10,28 @@ hf_os_stats hfi_os_stats;
  * just below the last aligned mapping is usually free, and asking for it saves the trim. */
 static _Atomic(uintptr_t) aligned_hint;
 
-static void account_map(size_t size) {
+/* committed moves by delta; its high-water mark follows. */
+void hfi_os_commit_delta(ptrdiff_t delta) {
+    size_t now =
+        atomic_fetch_add_explicit(&hfi_os_stats.committed, (size_t)delta, memory_order_relaxed) +
+        (size_t)delta;
+    if (delta <= 0) return;
+    size_t peak = atomic_load_explicit(&hfi_os_stats.peak_committed, memory_order_relaxed);
+    while (now > peak &&
+           !atomic_compare_exchange_weak_explicit(&hfi_os_stats.peak_committed, &peak, now,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+    }
+}
+
+static void account_map(size_t size, size_t commit) {
     atomic_fetch_add_explicit(&hfi_os_stats.reserved, size, memory_order_relaxed);
-    atomic_fetch_add_explicit(&hfi_os_stats.committed, size, memory_order_relaxed);
+    hfi_os_commit_delta((ptrdiff_t)commit);
     atomic_fetch_add_explicit(&hfi_os_stats.mmaps, 1, memory_order_relaxed);
 }
 
-void *hfi_os_map_aligned(size_t size, size_t align, void **map_base, size_t *map_size) {
+/* A mapping of size bytes aligned to align, of which the first `commit` bytes count as committed
+ * at once (the owner accounts for the rest as it touches them). */
+void *hfi_os_map_lazy(size_t size, size_t align, size_t commit, void **map_base, size_t *map_size) {
     if (size == 0 || size > ((size_t)1 << HF_ADDRESS_BITS)) return NULL;
     uintptr_t hint = atomic_load_explicit(&aligned_hint, memory_order_relaxed);
     if (hint > size + align) {
@@ -23,7 +39,7 @@ void *hfi_os_map_aligned(size_t size, size_t align, void **map_base, size_t *map
         void *p = hfi_prim_mmap((void *)want, size, false);
         if (p != NULL && ((uintptr_t)p & (align - 1)) == 0) {
             atomic_store_explicit(&aligned_hint, (uintptr_t)p, memory_order_relaxed);
-            account_map(size);
+            account_map(size, commit);
             *map_base = p, *map_size = size;
             return p;
         }
@@ -39,7 +55,7 @@ void *hfi_os_map_aligned(size_t size, size_t align, void **map_base, size_t *map
     if (front) hfi_prim_munmap(raw, front);
     if (back) hfi_prim_munmap(p + size, back);
     atomic_store_explicit(&aligned_hint, (uintptr_t)p, memory_order_relaxed);
-    account_map(size);
+    account_map(size, commit);
     *map_base = p, *map_size = size;
     return p;
 }
@@ -51,14 +67,19 @@ void hfi_os_unmap(void *base, size_t size) {
     atomic_fetch_add_explicit(&hfi_os_stats.munmaps, 1, memory_order_relaxed);
 }
 
-/* Give pages back but keep the range mapped: the next touch gets zeroed pages. The committed
- * figure is an estimate: purging a range twice subtracts it twice, so it is clamped. */
+/* Give pages back but keep the range mapped: the next touch gets zeroed pages. The caller
+ * adjusts the committed figure (it knows whether the range was counted). */
 void hfi_os_purge(void *p, size_t size) {
     uintptr_t lo = hf_align_up((uintptr_t)p, HF_OS_PAGE_SIZE);
     uintptr_t hi = hf_align_down((uintptr_t)p + size, HF_OS_PAGE_SIZE);
     if (hi <= lo) return;
     hfi_prim_purge((void *)lo, hi - lo);
     atomic_fetch_add_explicit(&hfi_os_stats.purges, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hfi_os_stats.purged, hi - lo, memory_order_relaxed);
+}
+
+void *hfi_os_map_aligned(size_t size, size_t align, void **map_base, size_t *map_size) {
+    return hfi_os_map_lazy(size, align, size, map_base, map_size);
 }
 
 /* Resize the mapping at p (page multiples). In place if the address space after it is free;
@@ -84,8 +105,7 @@ void *hfi_os_remap(void *p, size_t old_size, size_t new_size, size_t align, bool
     if (new_size > old_size) {
         atomic_fetch_add_explicit(&hfi_os_stats.reserved, new_size - old_size,
                                   memory_order_relaxed);
-        atomic_fetch_add_explicit(&hfi_os_stats.committed, new_size - old_size,
-                                  memory_order_relaxed);
+        hfi_os_commit_delta((ptrdiff_t)(new_size - old_size));
     } else {
         atomic_fetch_sub_explicit(&hfi_os_stats.reserved, old_size - new_size,
                                   memory_order_relaxed);

@@ -52,7 +52,7 @@ bool hfi_page_extend(hf_page *pg) {
 
 /* Recompute the fast-free bound after capacity or flags changed (owner only). */
 void hfi_page_update_limit(hf_page *pg) {
-    bool plain = atomic_load_explicit(&pg->flags, memory_order_relaxed) == 0;
+    bool plain = atomic_load_explicit(&pg->flags, memory_order_relaxed) == 0 && hfi_hooks == 0;
     pg->free_limit = plain ? pg->capacity * pg->block_size : 0;
 }
 

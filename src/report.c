@@ -1,5 +1,6 @@
 /* report.c -- the one cold reporter. Every detected heap error prints one stable line,
- * `heapforge: <error> of 0x... (size N)`, and aborts. It never allocates. */
+ * `heapforge: <error> of 0x... (size N)`, and aborts -- or, with HEAPFORGE_ON_ERROR=warn,
+ * returns, and the caller leaves the bad block alone. It never allocates. */
 #include "internal/internal.h"
 
 static void emit(const char *fmt, va_list ap) {
@@ -37,7 +38,7 @@ void hfi_report_error(const char *what, const void *p, size_t size) {
         say("%s of %p (size %zu)", what, p, size);
     else
         say("%s of %p", what, p);
-    hfi_prim_abort();
+    if (!hfi_options_warn) hfi_prim_abort();
 }
 
 void hfi_assert_fail(const char *cond, const char *file, int line) {

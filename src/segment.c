@@ -80,8 +80,16 @@ static void slot_area(hf_segment *s, unsigned i, uint8_t **start, size_t *size) 
     *size = psize;
 }
 
+/* Bytes of the segment that may be resident: its header and its dirty 64 KiB units. The
+ * committed figure follows it (a fresh segment is mapped but untouched). */
+static size_t resident_bytes(const hf_segment *s) {
+    size_t units = (size_t)__builtin_popcountll(s->dirty_mask) << HF_SMALL_PAGE_SHIFT;
+    return (s->dirty_mask & 1) ? units : units + HF_SEGMENT_HEADER;
+}
+
 /* Return the 64 KiB units in `bits` to the OS (the header page excepted). */
 static void purge_bits(hf_segment *s, uint64_t bits) {
+    size_t before = resident_bytes(s);
     while (bits) {
         unsigned a = (unsigned)__builtin_ctzll(bits);
         unsigned b = a;
@@ -94,12 +102,14 @@ static void purge_bits(hf_segment *s, uint64_t bits) {
         bits &= ~run;
         s->dirty_mask &= ~run;
     }
+    hfi_os_commit_delta(-(ptrdiff_t)(before - resident_bytes(s)));
 }
 
 /* ---- the cache of empty segments ------------------------------------------------------- */
 static void segment_unmap(hf_segment *s) {
     hfi_pagemap_unregister(s, (uint8_t *)s + HF_SEGMENT_SIZE);
     atomic_fetch_sub_explicit(&hfi_os_stats.segments, 1, memory_order_relaxed);
+    hfi_os_commit_delta((ptrdiff_t)(HF_SEGMENT_SIZE - resident_bytes(s))); /* unmap takes all */
     hfi_os_unmap(s, HF_SEGMENT_SIZE);
 }
 
@@ -183,9 +193,10 @@ size_t hfi_segment_cache_trim(bool force) {
 static hf_segment *segment_fresh(void) {
     void *base;
     size_t size;
-    hf_segment *s = hfi_os_map_aligned(HF_SEGMENT_SIZE, HF_SEGMENT_SIZE, &base, &size);
+    hf_segment *s =
+        hfi_os_map_lazy(HF_SEGMENT_SIZE, HF_SEGMENT_SIZE, HF_SEGMENT_HEADER, &base, &size);
     if (s == NULL) return NULL;
-    s->dirty_mask = 0;
+    s->dirty_mask = 0; /* committed: the header alone (resident_bytes) */
     hfi_header_publish(&s->h, base, size, false);
     atomic_fetch_add_explicit(&hfi_os_stats.segments, 1, memory_order_relaxed);
     return s;
@@ -261,7 +272,9 @@ hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx) {
     }
     uint64_t bits = slot_bits(s, i);
     bool zero = (s->dirty_mask & bits) == 0;
+    size_t before = resident_bytes(s);
     s->dirty_mask |= bits;
+    hfi_os_commit_delta((ptrdiff_t)(resident_bytes(s) - before));
     s->purge_mask &= ~bits;
     uint8_t *start;
     size_t area;

@@ -53,6 +53,13 @@ uint64_t hfi_prim_clock_ms(void);
 uint64_t hfi_prim_random_seed(void);
 void hfi_prim_yield(void);
 size_t hfi_prim_rss_bytes(void);
+size_t hfi_prim_peak_rss_bytes(void);
+uint64_t hfi_prim_clock_ns(void);
+uint32_t hfi_prim_thread_id(void);
+uint32_t hfi_prim_process_id(void);
+int hfi_prim_open_write(const char *path, bool append); /* fd, or -1 */
+bool hfi_prim_write(int fd, const void *buf, size_t n);
+void hfi_prim_close(int fd);
 __attribute__((noreturn)) void hfi_prim_abort(void);
 
 /* ---- libc.c: non-allocating replacements for the libc we must not call ------------------ */
@@ -71,7 +78,8 @@ bool hfi_parse_size(const char *s, long long *result);
     X(segment_cache, 4, 0, "empty 4 MiB segments kept mapped for reuse")                           \
     X(span_cache, 256LL << 20, 0, "bytes of freed large blocks kept mapped for reuse")             \
     X(verbose, 0, 0, "1: print the options in effect at start-up")                                 \
-    X(stats, 0, 0, "1: print statistics to stderr at exit")
+    X(stats, 0, 0, "1: count every call and print statistics at exit (see HEAPFORGE_STATS_FILE)")  \
+    X(leaks, 0, 0, "1: count every call and report the blocks still live at exit")
 
 typedef struct hf_options {
 #define HF_OPTION_FIELD(name, def, min, desc) long long name;
@@ -79,7 +87,10 @@ typedef struct hf_options {
 #undef HF_OPTION_FIELD
 } hf_options;
 extern hf_options hfi_options;
-extern const char *hfi_options_policy;
+extern const char *hfi_options_policy;     /* HEAPFORGE_POLICY: the allocator serving the process */
+extern const char *hfi_options_stats_file; /* HEAPFORGE_STATS_FILE: reports go there (%p: pid) */
+extern const char *hfi_options_trace;      /* HEAPFORGE_TRACE: record every call there (%p: pid) */
+extern bool hfi_options_warn;              /* HEAPFORGE_ON_ERROR=warn: report and carry on */
 extern bool hfi_options_read;
 void hfi_options_init(void);
 void hfi_options_print(void);
@@ -94,12 +105,14 @@ void hfi_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ---- os.c: mappings with accounting ----------------------------------------------------- */
 typedef struct hf_os_stats {
     atomic_size_t reserved, committed, purges, mmaps, munmaps, segments, spans, cached;
-    atomic_size_t abandoned, threads;
+    atomic_size_t abandoned, threads, peak_committed, purged;
 } hf_os_stats;
 extern hf_os_stats hfi_os_stats;
 void *hfi_os_map_aligned(size_t size, size_t align, void **map_base, size_t *map_size);
+void *hfi_os_map_lazy(size_t size, size_t align, size_t commit, void **map_base, size_t *map_size);
 void hfi_os_unmap(void *base, size_t size);
 void hfi_os_purge(void *p, size_t size);
+void hfi_os_commit_delta(ptrdiff_t delta);
 void *hfi_os_remap(void *p, size_t old_size, size_t new_size, size_t align, bool may_move);
 uint64_t hfi_now_ms(void);
 void hfi_lock(hf_lock *l);
@@ -253,9 +266,43 @@ void hfi_lab_fork_parent(void);
 void hfi_lab_fork_child(void);
 
 /* ---- stats.c --------------------------------------------------------------------------- */
-void hfi_stats_print_stderr(void);
 typedef void (*hf_line_fn)(void *ctx, const char *line);
 void hfi_stats_lines(hf_line_fn fn, void *ctx);
+void hfi_leaks_lines(hf_line_fn fn, void *ctx);
+void hfi_stats_exit(void); /* HEAPFORGE_STATS / HEAPFORGE_LEAKS reports */
+void hfi_expand_path(char *out, size_t n, const char *pattern); /* %p: the process id */
+
+/* ---- blockmap.c: live blocks and their requested sizes (instrumented mode) ------------- */
+bool hfi_blockmap_insert(const void *p, size_t size);
+bool hfi_blockmap_remove(const void *p, size_t *size);
+bool hfi_blockmap_lookup(const void *p, size_t *size);
+void hfi_blockmap_each(void (*fn)(void *ctx, const void *p, size_t size), void *ctx);
+size_t hfi_blockmap_bytes(void);
+bool hfi_blockmap_is_valid(const char **why);
+void hfi_blockmap_fork_prepare(void);
+void hfi_blockmap_fork_parent(void);
+void hfi_blockmap_fork_child(void);
+
+/* ---- instrument.c: the counting paths (statistics, leaks, trace) ------------------------ */
+/* HF_HOOK_* bits, fixed before the first heap exists. While any is set, the direct tables stay
+ * empty and pages keep free_limit at 0, so every malloc and free leaves its fast path for the
+ * slow paths, which call the hooked functions below. Costs nothing when off. */
+#define HF_HOOK_STATS 0x1 /* counters, peaks, the block map */
+#define HF_HOOK_LEAKS 0x2 /* leak report at exit (needs the block map) */
+#define HF_HOOK_TRACE 0x4 /* every call recorded (trace/record.c) */
+extern uint32_t hfi_hooks;
+extern HF_TLS int hfi_tl_hook_busy; /* inside a hooked call: the inner calls run plain */
+enum hf_call { HF_CALL_MALLOC, HF_CALL_CALLOC, HF_CALL_ALIGNED };
+extern hf_heap_stats hfi_instrument_retired; /* exited threads' counters (heap.c's lock) */
+void hfi_instrument_init(void);
+void *hfi_hooked_alloc(size_t n, size_t align, enum hf_call call);
+void hfi_hooked_free(void *p);
+void *hfi_hooked_realloc(void *p, size_t n);
+void hfi_instrument_add(hf_heap_stats *to, const hf_heap_stats *from);
+void hfi_instrument_heap_done_locked(hf_heap *h);
+void hfi_instrument_sum(hf_heap_stats *out, int64_t peaks[3]);
+void hfi_instrument_exit(void);
+void hfi_heap_stats_sum(hf_heap_stats *out); /* heap.c */
 
 /* ---- init.c ---------------------------------------------------------------------------- */
 void hfi_process_init(void);

@@ -144,6 +144,24 @@ typedef struct hf_segment_list {
     hf_segment *first, *last;
 } hf_segment_list;
 
+/* The instrumented mode's per-heap counters (instrument.c). Only the owning thread writes them,
+ * with relaxed atomic stores, so readers merge them without a lock on the owner's path. Live
+ * figures go negative in a heap that frees other threads' blocks; the sums are right. */
+#define HF_HEAP_COUNTERS(X)                                                                        \
+    X(mallocs)                                                                                     \
+    X(callocs) X(aligned_allocs) X(reallocs) X(frees) X(requested_total) X(allocated_total)        \
+        X(live_requested) X(live_bytes) X(live_blocks)
+#define HF_STAT_BUCKETS (HF_CLASS_COUNT + 1) /* the size classes, then every larger block */
+typedef struct hf_heap_stats {
+#define HF_HEAP_COUNTER_FIELD(name) int64_t name;
+    HF_HEAP_COUNTERS(HF_HEAP_COUNTER_FIELD)
+#undef HF_HEAP_COUNTER_FIELD
+    int64_t class_mallocs[HF_STAT_BUCKETS];
+    int64_t class_live[HF_STAT_BUCKETS];
+    /* Changes not yet added to the process-wide gauges that keep the peaks. */
+    int64_t pend_requested, pend_bytes, pend_blocks;
+} hf_heap_stats;
+
 /* A thread's heap. The direct table maps (size+15)/16 to the page malloc should pop from, so the
  * fast path is a table load and a list pop. */
 typedef struct hf_heap {
@@ -154,6 +172,7 @@ typedef struct hf_heap {
     uint64_t next_purge;     /* earliest purge due among them (0: none) */
     struct hf_heap *next_heap, *prev_heap; /* process list of live heaps */
     int is_main;
+    hf_heap_stats stats; /* instrumented mode only */
 } hf_heap;
 
 /* A tiny spin lock: no allocation, fork-safe (reset in the child), understood by TSan. */

@@ -75,8 +75,12 @@ HF_EXPORT struct mallinfo2 mallinfo2(void) {
     m.arena = i.committed_bytes;
     m.hblks = i.spans;
     m.keepcost = i.cached_bytes;
-    /* Until per-block accounting lands (statistics issue), in-use is committed minus cached. */
+    /* In use: exact when instrumented (HEAPFORGE_STATS=1), else committed minus cached. */
+    hf_stats s;
+    hf_stats_get(&s);
     m.uordblks = i.committed_bytes > i.cached_bytes ? i.committed_bytes - i.cached_bytes : 0;
+    if (s.instrumented) m.uordblks = s.live_bytes;
+    m.usmblks = s.peak_committed;
     m.fordblks = i.cached_bytes;
     return m;
 }

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 void *hfi_prim_mmap(void *hint, size_t size, bool reserve_only) {
     int saved = errno;
@@ -112,6 +114,57 @@ size_t hfi_prim_rss_bytes(void) {
     }
     errno = saved;
     return rss;
+}
+
+/* Peak resident set of the process so far (getrusage's high-water mark). */
+size_t hfi_prim_peak_rss_bytes(void) {
+    int saved = errno;
+    struct rusage ru;
+    size_t peak = getrusage(RUSAGE_SELF, &ru) == 0 ? (size_t)ru.ru_maxrss * 1024u : 0;
+    errno = saved;
+    return peak;
+}
+
+uint64_t hfi_prim_clock_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint32_t hfi_prim_thread_id(void) {
+    return (uint32_t)syscall(SYS_gettid);
+}
+
+uint32_t hfi_prim_process_id(void) {
+    return (uint32_t)getpid();
+}
+
+/* Files for the reports and the trace: created (or truncated) for writing, close-on-exec. */
+int hfi_prim_open_write(const char *path, bool append) {
+    int saved = errno;
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+    errno = saved;
+    return fd;
+}
+
+bool hfi_prim_write(int fd, const void *buf, size_t n) {
+    int saved = errno;
+    const char *s = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        s += w;
+        n -= (size_t)w;
+    }
+    errno = saved;
+    return n == 0;
+}
+
+void hfi_prim_close(int fd) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
 }
 
 void hfi_prim_abort(void) {

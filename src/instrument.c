@@ -1,0 +1,195 @@
+/* instrument.c -- the counting paths: per-call statistics, the live-block map behind leak
+ * reports, and the trace recorder's hook.
+ *
+ * Off by default, and then free: the fast paths do not test for it. When HEAPFORGE_STATS,
+ * HEAPFORGE_LEAKS or HEAPFORGE_TRACE is set at start-up, hfi_hooks is set before the first heap
+ * exists; heaps then keep their direct tables empty and pages keep free_limit at 0, so every
+ * malloc and free reaches a slow path (heap.c, free.c, aligned.c, alloc.c), which calls the
+ * hooked function here. A hooked function marks the thread busy, performs the call through the
+ * ordinary API (which now runs plain), and counts it. Measured cost: BENCHMARK.md.
+ *
+ * Counters live in the thread's heap (hf_heap_stats) and are merged on read. The peaks need a
+ * process-wide view: each heap adds its changes to three process-wide gauges once they exceed
+ * HF_STATS_FLUSH bytes (or blocks) -- at once while the process has one thread -- and the
+ * gauges keep their high-water marks, so a peak is exact for one thread and within
+ * HF_STATS_FLUSH bytes per thread otherwise. */
+#include "internal/internal.h"
+
+#define HF_STATS_FLUSH (16 * 1024) /* bytes (or blocks / 16) a heap may hold back */
+
+uint32_t hfi_hooks;
+HF_TLS int hfi_tl_hook_busy;
+hf_heap_stats hfi_instrument_retired;
+
+/* Process-wide gauges and their peaks: [0] requested bytes, [1] bytes, [2] blocks. */
+static _Atomic(int64_t) gauge[3], gauge_peak[3];
+
+/* Decide, once, before any heap exists. Called by hfi_options_init after reading the
+ * environment; a heap created earlier (environment not yet readable) keeps instrumentation
+ * off, with a warning, because blocks it handed out were never counted. */
+void hfi_instrument_init(void) {
+    uint32_t want = 0;
+    if (hfi_options.stats || hfi_options.leaks) want |= HF_HOOK_STATS;
+    if (hfi_options.leaks) want |= HF_HOOK_LEAKS;
+    if (want == 0) return;
+    if (atomic_load(&hfi_os_stats.threads) != 0) {
+        hfi_warn("statistics and leak checks need the environment before the first allocation; "
+                 "they are off");
+        return;
+    }
+    hfi_hooks = want;
+}
+
+static inline int64_t rd(const int64_t *x) {
+    return __atomic_load_n(x, __ATOMIC_RELAXED);
+}
+/* Only the owner writes its heap's counters; relaxed stores let readers load them race-free. */
+static inline void bump(int64_t *x, int64_t v) {
+    __atomic_store_n(x, *x + v, __ATOMIC_RELAXED);
+}
+
+static void gauge_add(int k, int64_t v) {
+    int64_t now = atomic_fetch_add_explicit(&gauge[k], v, memory_order_relaxed) + v;
+    int64_t peak = atomic_load_explicit(&gauge_peak[k], memory_order_relaxed);
+    while (now > peak &&
+           !atomic_compare_exchange_weak_explicit(&gauge_peak[k], &peak, now, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+    }
+}
+
+static void flush_pending(hf_heap_stats *st) {
+    gauge_add(0, st->pend_requested);
+    gauge_add(1, st->pend_bytes);
+    gauge_add(2, st->pend_blocks);
+    st->pend_requested = st->pend_bytes = st->pend_blocks = 0;
+}
+
+static unsigned bucket_of(size_t usable) {
+    return usable <= HF_MEDIUM_MAX ? hfi_class_of(usable) : HF_STAT_BUCKETS - 1;
+}
+
+/* One block came (sign 1) or went (sign -1). */
+static void count_block(hf_heap *heap, size_t requested, size_t usable, int sign) {
+    hf_heap_stats *st = &heap->stats;
+    int64_t r = sign * (int64_t)requested, u = sign * (int64_t)usable;
+    bump(&st->live_requested, r);
+    bump(&st->live_bytes, u);
+    bump(&st->live_blocks, sign);
+    bump(&st->class_live[bucket_of(usable)], sign);
+    if (sign > 0) {
+        bump(&st->mallocs, 1);
+        bump(&st->requested_total, r);
+        bump(&st->allocated_total, u);
+        bump(&st->class_mallocs[bucket_of(usable)], 1);
+    } else {
+        bump(&st->frees, 1);
+    }
+    st->pend_requested += r;
+    st->pend_bytes += u;
+    st->pend_blocks += sign;
+    /* A lone thread flushes every change: its peaks are exact. */
+    if (st->pend_bytes > HF_STATS_FLUSH || st->pend_bytes < -HF_STATS_FLUSH ||
+        st->pend_blocks > HF_STATS_FLUSH / 16 || st->pend_blocks < -HF_STATS_FLUSH / 16 ||
+        atomic_load_explicit(&hfi_os_stats.threads, memory_order_relaxed) <= 1)
+        flush_pending(st);
+}
+
+/* The heap that holds this thread's counters (a lab policy may serve the process: the thread
+ * still gets a heap for them). NULL only when out of memory. */
+static hf_heap *counting_heap(void) {
+    hf_heap *h = hfi_tl_heap;
+    return h != &hfi_heap_empty ? h : hfi_heap_get();
+}
+
+static void note_alloc(void *p, size_t n, enum hf_call call) {
+    hf_heap *heap = counting_heap();
+    if (heap == NULL) return;
+    if (!hfi_blockmap_insert(p, n)) return; /* table out of memory: the block goes uncounted */
+    if (call == HF_CALL_CALLOC) bump(&heap->stats.callocs, 1);
+    if (call == HF_CALL_ALIGNED) bump(&heap->stats.aligned_allocs, 1);
+    count_block(heap, n, hfi_usable_size(p, NULL), 1);
+}
+
+/* Forget p before it is freed (after the free, another thread may get the address again). */
+static void note_free(void *p) {
+    size_t n;
+    if (!hfi_blockmap_remove(p, &n)) return; /* not counted: foreign, double free, or early */
+    hf_heap *heap = counting_heap();
+    if (heap != NULL) count_block(heap, n, hfi_usable_size(p, NULL), -1);
+}
+
+void *hfi_hooked_alloc(size_t n, size_t align, enum hf_call call) {
+    hfi_tl_hook_busy++;
+    void *p;
+    if (call == HF_CALL_ALIGNED)
+        p = hfi_malloc_aligned(align, n, false);
+    else
+        p = call == HF_CALL_CALLOC ? hfi_malloc_zero(n) : hf_malloc(n);
+    hfi_tl_hook_busy--;
+    if (p != NULL) note_alloc(p, n, call);
+    return p;
+}
+
+void hfi_hooked_free(void *p) {
+    note_free(p);
+    hfi_tl_hook_busy++;
+    hf_free(p);
+    hfi_tl_hook_busy--;
+}
+
+/* The old block is forgotten before the call, as in free: once realloc has moved it, another
+ * thread may get its address. A failed realloc puts it back. */
+void *hfi_hooked_realloc(void *p, size_t n) {
+    if (p == NULL) return hfi_hooked_alloc(n, 0, HF_CALL_MALLOC);
+    size_t old_n = 0;
+    bool counted = hfi_blockmap_remove(p, &old_n);
+    size_t old_usable = counted ? hfi_usable_size(p, NULL) : 0;
+    hfi_tl_hook_busy++;
+    void *q = hf_realloc(p, n);
+    hfi_tl_hook_busy--;
+    if (q == NULL && n != 0) {
+        if (counted) hfi_blockmap_insert(p, old_n);
+        return NULL;
+    }
+    hf_heap *heap = counting_heap();
+    if (heap == NULL) return q;
+    if (counted) {
+        count_block(heap, old_n, old_usable, -1);
+        bump(&heap->stats.frees, -1); /* a realloc, not a free */
+        bump(&heap->stats.reallocs, 1);
+    }
+    if (q != NULL && hfi_blockmap_insert(q, n)) {
+        count_block(heap, n, hfi_usable_size(q, NULL), 1);
+        if (counted) bump(&heap->stats.mallocs, -1); /* nor a malloc */
+    }
+    return q;
+}
+
+void hfi_instrument_add(hf_heap_stats *to, const hf_heap_stats *from) {
+#define HF_ADD_COUNTER(name) to->name += rd(&from->name);
+    HF_HEAP_COUNTERS(HF_ADD_COUNTER)
+#undef HF_ADD_COUNTER
+    for (unsigned i = 0; i < HF_STAT_BUCKETS; i++) {
+        to->class_mallocs[i] += rd(&from->class_mallocs[i]);
+        to->class_live[i] += rd(&from->class_live[i]);
+    }
+}
+
+/* A thread exits (heap.c holds its lock): its counters join the retired sum. */
+void hfi_instrument_heap_done_locked(hf_heap *h) {
+    flush_pending(&h->stats);
+    hfi_instrument_add(&hfi_instrument_retired, &h->stats);
+    memset(&h->stats, 0, sizeof h->stats);
+}
+
+/* Every counter summed, and the peaks: [0] requested, [1] bytes, [2] blocks. A peak is at
+ * least the current exact sum. */
+void hfi_instrument_sum(hf_heap_stats *out, int64_t peaks[3]) {
+    memset(out, 0, sizeof *out);
+    hfi_heap_stats_sum(out);
+    int64_t now[3] = {out->live_requested, out->live_bytes, out->live_blocks};
+    for (int k = 0; k < 3; k++) {
+        int64_t p = atomic_load_explicit(&gauge_peak[k], memory_order_relaxed);
+        peaks[k] = p > now[k] ? p : now[k];
+    }
+}
