@@ -241,7 +241,10 @@ HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config
     }
     hfi_process_init();
     const hf_lab_policy *pol = hfi_lab_policy_ops(policy);
-    hf_lab_config cfg = {LAB_DEFAULT_REGION, LAB_DEFAULT_REGION, 0, 22, 0x9E3779B97F4A7C15ull};
+    hf_lab_config cfg = {LAB_DEFAULT_REGION, LAB_DEFAULT_REGION, 0, 22, 0x9E3779B97F4A7C15ull, 0};
+    /* Each arena keys its tags with a secret of its own, so a tag forged or copied from one
+     * arena never checks out in another (and the seed, which tests share, plays no part). */
+    cfg.secret = hfi_prim_random_seed() ^ (uint64_t)hfi_secret;
     hf_backing backing = HF_BACKING_MMAP;
     size_t threshold = LAB_DEFAULT_MMAP_THRESHOLD;
     if (config != NULL) {
@@ -499,9 +502,10 @@ HF_API void *hf_arena_realloc(hf_arena *a, void *p, size_t n) {
     }
     hfi_lock(&a->lock);
     size_t old = a->policy->usable_size(a->state, p);
-    if (old == 0) {
+    if (old == 0) { /* not a live block: the policy names the error, as free() would */
+        const char *why = a->policy->diagnose(a->state, p);
         hfi_unlock(&a->lock);
-        hfi_report_error("realloc of a freed block", p, 0);
+        hfi_report_error(why ? why : "invalid free", p, 0);
         return NULL;
     }
     /* With sbrk backing a block growing to the threshold moves to a mapping of its own. */
