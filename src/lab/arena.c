@@ -19,6 +19,7 @@
 
 #define LAB_DEFAULT_REGION         ((size_t)1 << 20)
 #define LAB_DEFAULT_MMAP_THRESHOLD ((size_t)128 << 10)
+#define LAB_FEED_STEP              ((size_t)64 << 10) /* least piece fed to an extending policy */
 
 enum { REGION_MMAP, REGION_SBRK, REGION_DIRECT };
 
@@ -26,8 +27,19 @@ typedef struct hf_lab_region {
     hf_header h; /* kind HF_SEG_LAB, owner HF_OWNER_NONE */
     struct hf_arena *arena;
     struct hf_lab_region *next;
-    uint8_t type; /* REGION_*; the struct stays within 64 bytes, as mmap regions always had */
+    /* The policy has been given [base, fed); [fed, region end) is untouched since the OS
+     * zeroed it: the high-water mark calloc trusts. Policies that can extend a region get
+     * it piece by piece (mmap regions) or as the break grows (sbrk); others get it whole. */
+    uint8_t *base, *fed;
+    uint8_t type; /* REGION_* */
 } hf_lab_region;
+
+/* What one allocation call added: memory of region r at or above `from` was untouched before
+ * the call, so a block there holds zeros but for the policy's node (HF_LAB_FRESH_HEAD). */
+typedef struct fresh_mark {
+    hf_lab_region *r;
+    uint8_t *from;
+} fresh_mark;
 
 /* A region carved from the program break. */
 typedef struct hf_lab_sbrk_region {
@@ -55,6 +67,7 @@ struct hf_arena {
     size_t direct_count;
     size_t footprint, peak_footprint;
     size_t live, peak_live;
+    size_t calloc_cleared;              /* bytes calloc had to clear (the rest was fresh) */
     _Alignas(16) unsigned char state[]; /* the policy's state */
 };
 
@@ -150,42 +163,76 @@ static void note_footprint(hf_arena *a, size_t add) {
     if (a->footprint > a->peak_footprint) a->peak_footprint = a->footprint;
 }
 
-/* sbrk backing: grow contiguously when possible; the policy sees each piece as a region. */
-static bool arena_grow_sbrk_locked(hf_arena *a, size_t need) {
-    size_t size = need + sbrk_header_size(); /* room for a header should a new region start */
-    if (size < a->cfg.growth_step) size = a->cfg.growth_step;
-    uint8_t *piece;
-    size_t len;
-    hf_lab_region *r = sbrk_take(a->regions, size, &piece, &len);
-    if (r == NULL) return false;
-    if (r != a->regions) { /* a new region: its header counts too (the padding does not) */
-        r->arena = a;
-        r->next = a->regions;
-        a->regions = r;
-        note_footprint(a, r->h.map_size);
-    } else {
-        note_footprint(a, len);
-    }
-    a->policy->add_region(a->state, piece, hf_align_down(len, 16));
+/* Give the policy the next piece of r, [r->fed, r->fed + len): as a new region when it is r's
+ * first, else through extend (add_region when the policy declines). */
+static void feed_locked(hf_arena *a, hf_lab_region *r, size_t len, fresh_mark *fm) {
+    if (fm != NULL && fm->r != r) fm->r = r, fm->from = r->fed;
+    uint8_t *at = r->fed;
+    r->fed += len;
+    if (at == r->base || a->policy->extend == NULL || !a->policy->extend(a->state, at, len))
+        a->policy->add_region(a->state, at, len);
+}
+
+/* Feed r (an mmap region) at least want bytes of what it has left, all of it when less would
+ * remain than a step; false when nothing is left. */
+static bool feed_more_locked(hf_arena *a, hf_lab_region *r, size_t want, fresh_mark *fm) {
+    size_t room = (size_t)(region_end(r) - r->fed);
+    if (room < 16) return false;
+    size_t len = hf_align_up(want < LAB_FEED_STEP ? LAB_FEED_STEP : want, HF_OS_PAGE_SIZE);
+    if (len > room || room - len < LAB_FEED_STEP) len = hf_align_down(room, 16);
+    feed_locked(a, r, len, fm);
     return true;
 }
 
-/* Add a region able to serve n bytes; caller holds the lock. */
-static bool arena_grow_locked(hf_arena *a, size_t n) {
+/* A new mmap region's first piece: want bytes for a policy that can extend, else everything. */
+static void feed_first_locked(hf_arena *a, hf_lab_region *r, uint8_t *base, size_t want,
+                              fresh_mark *fm) {
+    r->base = r->fed = base;
+    if (a->policy->extend == NULL) want = (size_t)(region_end(r) - base);
+    feed_more_locked(a, r, want, fm);
+}
+
+/* Links the new region r (mapped or carved from the break) into a, its policy's memory starting
+ * at base; the newest region before it gives the policy whatever it had left, so nothing is
+ * stranded. */
+static void adopt_locked(hf_arena *a, hf_lab_region *r, uint8_t *base, size_t want,
+                         fresh_mark *fm) {
+    hf_lab_region *last = a->regions;
+    if (last->fed < region_end(last)) feed_more_locked(a, last, SIZE_MAX, NULL);
+    r->arena = a;
+    r->next = a->regions;
+    a->regions = r;
+    note_footprint(a, r->h.map_size); /* its header counts, the padding before it does not */
+    feed_first_locked(a, r, base, want, fm);
+}
+
+/* Room for n more bytes: the newest region's unfed rest first; then, with sbrk backing, more
+ * break (in place when the break is still at that region's end, else a new region); then a new
+ * mapping. Caller holds the lock. */
+static bool arena_grow_locked(hf_arena *a, size_t n, fresh_mark *fm) {
     size_t need = a->policy->region_need(a->state, n);
     if (need == 0 || need > ((size_t)1 << (HF_ADDRESS_BITS - 2))) return false;
-    if (a->backing == HF_BACKING_SBRK) return arena_grow_sbrk_locked(a, need);
+    hf_lab_region *last = a->regions;
+    if ((size_t)(region_end(last) - last->fed) >= need) return feed_more_locked(a, last, need, fm);
+    if (a->backing == HF_BACKING_SBRK) {
+        size_t size = need + sbrk_header_size(); /* room for a header should a region start */
+        if (size < a->cfg.growth_step) size = a->cfg.growth_step;
+        uint8_t *piece;
+        size_t len;
+        hf_lab_region *r = sbrk_take(last, size, &piece, &len);
+        if (r == last) {
+            note_footprint(a, len);
+            return feed_more_locked(a, last, need, fm);
+        }
+        if (r == NULL) return false;
+        adopt_locked(a, r, piece, need, fm);
+        return true;
+    }
     size_t size = need + region_header_size();
     if (size < a->cfg.growth_step) size = a->cfg.growth_step;
     hf_lab_region *r = region_map(size);
     if (r == NULL) return false;
-    r->arena = a;
-    r->next = a->regions;
-    a->regions = r;
-    size_t hdr = region_header_size();
-    a->policy->add_region(a->state, (uint8_t *)r + hdr, hf_align_down(r->h.map_size - hdr, 16));
-    a->footprint += r->h.map_size;
-    if (a->footprint > a->peak_footprint) a->peak_footprint = a->footprint;
+    adopt_locked(a, r, (uint8_t *)r + region_header_size(), need, fm);
     return true;
 }
 
@@ -291,8 +338,7 @@ HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config
     a->regions = r;
     a->footprint = a->peak_footprint = r->h.map_size;
     uint8_t *start = (uint8_t *)a + meta;
-    pol->add_region(a->state, start,
-                    hf_align_down((size_t)((uint8_t *)r + r->h.map_size - start), 16));
+    feed_first_locked(a, r, start, LAB_FEED_STEP, NULL);
     return a;
 }
 
@@ -342,8 +388,20 @@ static void note_live(hf_arena *a, void *p) {
     if (a->live > a->peak_live) a->peak_live = a->live;
 }
 
-/* *fresh: the block is known to be zero (a new mapping), so calloc need not clear it. */
-static void *arena_alloc(hf_arena *a, size_t align, size_t n, bool *fresh) {
+/* How many of the n bytes at p, just allocated, calloc must clear from the start: all of them,
+ * unless the block lies in memory this call fed to the policy (fm), which was zero but for the
+ * policy's node at the block's start (lab.h: HF_LAB_FRESH_HEAD). Caller holds the lock. */
+static size_t dirty_prefix(const fresh_mark *fm, const uint8_t *p, size_t n) {
+    const hf_lab_region *r = fm->r;
+    if (r == NULL || p < r->base || p + n > r->fed || p + n < p) return n;
+    uintptr_t lim = (uintptr_t)p + HF_LAB_FRESH_HEAD;
+    if (lim < (uintptr_t)fm->from) lim = (uintptr_t)fm->from;
+    return lim - (uintptr_t)p < n ? (size_t)(lim - (uintptr_t)p) : n;
+}
+
+/* *dirty (calloc only): how much of the block calloc must clear from its start; when less than
+ * n, the last HF_LAB_FRESH_TAIL bytes need clearing too. Direct blocks are fresh mappings. */
+static void *arena_alloc(hf_arena *a, size_t align, size_t n, size_t *dirty) {
     if (n > ((size_t)1 << (HF_ADDRESS_BITS - 2))) {
         hfi_set_enomem();
         return NULL;
@@ -351,18 +409,22 @@ static void *arena_alloc(hf_arena *a, size_t align, size_t n, bool *fresh) {
     if (a->backing == HF_BACKING_SBRK && n >= a->mmap_threshold) {
         void *d = direct_alloc(a, align, n);
         if (d == NULL) hfi_set_enomem();
-        if (fresh) *fresh = true;
+        if (dirty) *dirty = 0;
         return d;
     }
-    if (fresh) *fresh = false;
+    fresh_mark fm = {NULL, NULL};
     hfi_lock(&a->lock);
     void *p = align > HF_LAB_ALIGN ? a->policy->memalign(a->state, align, n)
                                    : a->policy->malloc(a->state, n);
-    if (p == NULL && arena_grow_locked(a, n + (align > HF_LAB_ALIGN ? align + 64 : 0))) {
+    if (p == NULL && arena_grow_locked(a, n + (align > HF_LAB_ALIGN ? align + 64 : 0), &fm)) {
         p = align > HF_LAB_ALIGN ? a->policy->memalign(a->state, align, n)
                                  : a->policy->malloc(a->state, n);
     }
     note_live(a, p);
+    if (p != NULL && dirty) {
+        *dirty = dirty_prefix(&fm, p, n);
+        a->calloc_cleared += *dirty < n ? *dirty + HF_LAB_FRESH_TAIL : n;
+    }
     hfi_unlock(&a->lock);
     if (p == NULL) hfi_set_enomem();
     return p;
@@ -380,18 +442,24 @@ HF_API void *hf_arena_memalign(hf_arena *a, size_t align, size_t n) {
     return arena_alloc(a, align, n, NULL);
 }
 
-/* Only direct regions are taken as fresh: sbrk memory can be fresh too, but a policy may hand
- * out a block that straddles freed and new memory, and the break can come back down over a
- * partly used page, so every policy block is cleared. */
+/* Clears only what may be dirty: memory the policy had before this call (freed blocks, or its
+ * own tags and lists) is cleared whole; memory fed during the call, never written since the OS
+ * zeroed it, only where the policy put its node (lab.h). A big calloc that grows the arena
+ * therefore touches a few hundred bytes, not every page. */
 HF_API void *hf_arena_calloc(hf_arena *a, size_t count, size_t size) {
     size_t n;
     if (__builtin_mul_overflow(count, size, &n)) {
         hfi_set_enomem();
         return NULL;
     }
-    bool fresh = false;
-    void *p = arena_alloc(a, HF_LAB_ALIGN, n, &fresh);
-    if (p != NULL && !fresh) memset(p, 0, n);
+    size_t dirty = n;
+    uint8_t *p = arena_alloc(a, HF_LAB_ALIGN, n, &dirty);
+    if (p == NULL) return NULL;
+    memset(p, 0, dirty);
+    if (dirty < n) {
+        size_t tail = n - dirty < HF_LAB_FRESH_TAIL ? n - dirty : HF_LAB_FRESH_TAIL;
+        memset(p + n - tail, 0, tail);
+    }
     return p;
 }
 
@@ -562,6 +630,8 @@ HF_API const char *hf_arena_check(hf_arena *a) {
         if (r->h.cookie != ((uintptr_t)r ^ hfi_secret) || r->arena != a ||
             r->type != (a->backing == HF_BACKING_SBRK ? REGION_SBRK : REGION_MMAP))
             why = "region header corrupted";
+        else if (r->base < (uint8_t *)r || r->fed < r->base || r->fed > region_end(r))
+            why = "region high-water mark out of range";
     hfi_unlock(&a->lock);
     return why;
 }
@@ -579,6 +649,7 @@ HF_API void hf_arena_stats(hf_arena *a, hf_arena_statistics *out) {
     s.footprint = a->footprint;
     s.peak_footprint = a->peak_footprint;
     size_t direct_count = a->direct_count;
+    s.calloc_cleared_bytes = a->calloc_cleared;
     hfi_unlock(&a->lock);
     s.free_bytes = ps.free_bytes;
     s.free_blocks = ps.free_blocks;

@@ -126,6 +126,26 @@ void hfi_fit_add_region(void *state, void *start, size_t size) {
     if (b) link_free(st, b);
 }
 
+/* The region ending at end grows by size bytes: the epilogue moves, and the piece joins the last
+ * block when that is free (one block, so a block before it can grow across). */
+bool hfi_fit_extend(void *state, void *end, size_t size) {
+    hfi_fit_state *st = (hfi_fit_state *)state;
+    hfi_region *r = st->regions;
+    while (r && r->end != (uint8_t *)end) r = r->next;
+    if (!r || size < HFI_BLOCK_MIN || size % 16 != 0) return false;
+    uint8_t *epi = hfi_block_epilogue(r), *lt = hfi_block_left(st->key, epi);
+    r->end += size;
+    if (lt && hfi_block_hdr_ok(st->key, lt) && !hfi_block_used(lt)) {
+        grow_free(st, lt, hfi_block_size(lt) + size);
+    } else {
+        hfi_block_write(st->key, epi, size, false);
+        link_free(st, epi);
+    }
+    hfi_block_write_hdr(st->key, hfi_block_epilogue(r), 0, true);
+    tower_upkeep(st);
+    return true;
+}
+
 void *hfi_fit_malloc(void *state, size_t n) {
     hfi_fit_state *st = (hfi_fit_state *)state;
     size_t need = need_for(n);
@@ -316,6 +336,16 @@ void hfi_fit_free(void *state, void *p) {
 size_t hfi_fit_usable_size(const void *state, const void *p) {
     uint8_t *b = live_block((const hfi_fit_state *)state, p, NULL);
     return b ? hfi_block_size(b) - HFI_BLOCK_OVERHEAD : 0;
+}
+
+bool hfi_fit_at_end(const void *state, const void *p) {
+    const hfi_fit_state *st = (const hfi_fit_state *)state;
+    const hfi_region *r;
+    uint8_t *b = live_block(st, p, &r);
+    if (!b) return false;
+    uint8_t *rt = b + hfi_block_size(b), *epi = hfi_block_epilogue(r);
+    if (rt == epi) return true;
+    return hfi_block_hdr_ok(st->key, rt) && !hfi_block_used(rt) && rt + hfi_block_size(rt) == epi;
 }
 
 static bool resize_block(hfi_fit_state *st, void *p, size_t n) {

@@ -91,6 +91,8 @@ const char *hfi_tower_check(const hfi_fit_state *st, size_t chunks);
 void hfi_fit_init(void *state, const hf_lab_config *cfg, hfi_fit_choose_fn choose);
 size_t hfi_fit_region_need(const void *state, size_t n);
 void hfi_fit_add_region(void *state, void *start, size_t size);
+bool hfi_fit_extend(void *state, void *end, size_t size);
+bool hfi_fit_at_end(const void *state, const void *p);
 void *hfi_fit_malloc(void *state, size_t n);
 void *hfi_fit_memalign(void *state, size_t align, size_t n);
 void hfi_fit_free(void *state, void *p);
@@ -106,10 +108,10 @@ void hfi_fit_stats(const void *state, hf_lab_policy_stats *out);
     {                                                                                              \
         .name = policy_name, .state_size = HFI_FIT_STATE_SIZE, .init = init_fn,                    \
         .region_need = hfi_fit_region_need, .add_region = hfi_fit_add_region,                      \
-        .malloc = hfi_fit_malloc, .memalign = hfi_fit_memalign, .free = hfi_fit_free,              \
-        .diagnose = hfi_fit_diagnose, .usable_size = hfi_fit_usable_size,                          \
-        .resize = hfi_fit_resize, .check = hfi_fit_check, .walk = hfi_fit_walk,                    \
-        .stats = hfi_fit_stats,                                                                    \
+        .extend = hfi_fit_extend, .at_end = hfi_fit_at_end, .malloc = hfi_fit_malloc,              \
+        .memalign = hfi_fit_memalign, .free = hfi_fit_free, .diagnose = hfi_fit_diagnose,          \
+        .usable_size = hfi_fit_usable_size, .resize = hfi_fit_resize, .check = hfi_fit_check,      \
+        .walk = hfi_fit_walk, .stats = hfi_fit_stats,                                              \
     }
 
 #endif

@@ -25,6 +25,14 @@
 
 #define HF_LAB_ALIGN 16
 
+/* Fresh memory (never given to a policy before) is zero. When a policy hands out a block carved
+ * from fresh memory, the only bytes of its payload it may have written are the free-list node it
+ * kept at the block's start (at most HF_LAB_FRESH_HEAD bytes: fits' node with two full skip-list
+ * towers is 16 + 32 * 8) and its last HF_LAB_FRESH_TAIL bytes (TLSF's pointer back from the
+ * next block); calloc clears just those (arena.c). Every policy must keep to this. */
+#define HF_LAB_FRESH_HEAD 288
+#define HF_LAB_FRESH_TAIL 16
+
 /* Arena configuration (the public hf_arena_config in heapforge.h has the same fields). */
 typedef struct hf_lab_config {
     size_t initial_size;      /* bytes of the first region (0: policy default) */
@@ -65,6 +73,14 @@ typedef struct hf_lab_policy {
      * overlap; a region may directly follow the previous one (sbrk backing), which a policy
      * may use to merge, or ignore. */
     void (*add_region)(void *state, void *start, size_t size);
+    /* More memory right after a region: [end, end + size) where end is the end of memory given
+     * earlier (add_region or extend); size a multiple of 16. The policy grows that region in
+     * place (its last block, if free, absorbs the piece) and returns true, or returns false
+     * and the arena passes the piece to add_region. NULL: never (regions are given whole). */
+    bool (*extend)(void *state, void *end, size_t size);
+    /* The live block at p has nothing but free space between it and the end of its region, so
+     * extend() followed by resize() can grow it in place. NULL: never. */
+    bool (*at_end)(const void *state, const void *p);
     /* A block of at least n bytes, or NULL when no region has room (the arena then grows). */
     void *(*malloc)(void *state, size_t n);
     /* A block of at least n bytes aligned to align (a power of two > 16), or NULL. */

@@ -222,6 +222,38 @@ static void sf_add_region(void *state, void *start, size_t size) {
     sf_insert(st, b);
 }
 
+/* The region ending at end grows: the sentinel moves up, the piece joins a free last block. */
+static bool sf_extend(void *state, void *end, size_t size) {
+    sf_state *st = state;
+    sf_region *r = st->regions;
+    while (r && (uint8_t *)r + r->size != (uint8_t *)end) r = r->next;
+    if (!r || size < SF_MIN || (size & 15)) return false;
+    sf_block *b = (sf_block *)sf_end(r);
+    size_t s = size, lw = *(size_t *)((uint8_t *)b - sizeof(size_t));
+    if (!(lw & SF_USED)) {
+        sf_block *left = (sf_block *)((uint8_t *)b - (lw & ~(size_t)15));
+        sf_remove(st, left);
+        s += sf_size(left);
+        b = left;
+    }
+    r->size += size;
+    sf_set(st, (sf_block *)sf_end(r), 0, true);
+    sf_set(st, b, s, false);
+    sf_insert(st, b);
+    return true;
+}
+
+static bool sf_at_end(const void *state, const void *p) {
+    const sf_state *st = state;
+    const char *err;
+    const sf_block *b = sf_lookup(st, p, &err);
+    if (!b) return false;
+    const sf_region *r = sf_region_of(st, b);
+    const sf_block *rt = sf_at(b, sf_size(b));
+    if ((const uint8_t *)rt == sf_end(r)) return true;
+    return sf_hdr_ok(st, rt) && !sf_used(rt) && (const uint8_t *)rt + sf_size(rt) == sf_end(r);
+}
+
 static void *sf_malloc(void *state, size_t n) {
     sf_state *st = state;
     size_t need = sf_request(n);
@@ -420,6 +452,8 @@ const hf_lab_policy hfi_policy_segregated = {
     .init = sf_init,
     .region_need = sf_region_need,
     .add_region = sf_add_region,
+    .extend = sf_extend,
+    .at_end = sf_at_end,
     .malloc = sf_malloc,
     .memalign = sf_memalign,
     .free = sf_free,

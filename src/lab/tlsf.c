@@ -267,6 +267,39 @@ static void tl_add_region(void *state, void *start, size_t size) {
     tl_insert(st, b);
 }
 
+/* The region ending at end grows: the sentinel moves up, the piece joins a free last block. */
+static bool tl_extend(void *state, void *end, size_t size) {
+    tl_state *st = state;
+    tl_region *r = st->regions;
+    while (r && (uint8_t *)r + r->size != (uint8_t *)end) r = r->next;
+    if (!r || size < TL_MIN || (size & 15) || r->size + size > TL_MAX_BLK) return false;
+    tl_block *b = (tl_block *)tl_end(r);
+    size_t s = size;
+    if (tl_pfree(b)) {
+        tl_block *left = *tl_prev_slot(b);
+        tl_remove(st, left);
+        s += tl_size(left);
+        b = left;
+    }
+    r->size += size;
+    tl_set(st, (tl_block *)tl_end(r), 0, 0);
+    tl_set(st, b, s, TL_FREE);
+    tl_link_next(st, b);
+    tl_insert(st, b);
+    return true;
+}
+
+static bool tl_at_end(const void *state, const void *p) {
+    const tl_state *st = state;
+    const char *err;
+    const tl_block *b = tl_lookup(st, p, &err);
+    if (!b) return false;
+    const tl_region *r = tl_region_of(st, b);
+    const tl_block *rt = tl_at(b, tl_size(b));
+    if ((const uint8_t *)rt == tl_end(r)) return true;
+    return tl_free_bit(rt) && (const uint8_t *)rt + tl_size(rt) == tl_end(r);
+}
+
 static void *tl_malloc(void *state, size_t n) {
     tl_state *st = state;
     size_t need = tl_request(n);
@@ -452,6 +485,8 @@ const hf_lab_policy hfi_policy_tlsf = {
     .init = tl_init,
     .region_need = tl_region_need,
     .add_region = tl_add_region,
+    .extend = tl_extend,
+    .at_end = tl_at_end,
     .malloc = tl_malloc,
     .memalign = tl_memalign,
     .free = tl_free,
