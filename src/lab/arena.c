@@ -112,6 +112,20 @@ static uint8_t *region_end(const hf_lab_region *r) {
     return (uint8_t *)r + r->h.map_size;
 }
 
+/* Grows the sbrk region r in place by size bytes (a page multiple): only while the break is
+ * still at r's end. The new units become tails of r in the page map. */
+static bool sbrk_grow(hf_lab_region *r, size_t size) {
+    hfi_lock(&sbrk_lock);
+    uint8_t *cur = hfi_prim_sbrk(0);
+    bool ok = cur != NULL && cur == region_end(r) && hfi_prim_sbrk((intptr_t)size) == cur;
+    if (ok) { /* else refused, or raced by foreign code: leave it */
+        r->h.map_size += size;
+        hfi_pagemap_register(r, cur + size, true);
+    }
+    hfi_unlock(&sbrk_lock);
+    return ok;
+}
+
 /* More memory from the break: extends `last` in place when the break is still at its end
  * (*piece then is the new, contiguous memory), otherwise starts a new region of hdr + size
  * bytes whose header sits on a segment boundary (*piece follows the header). The padding up
@@ -125,10 +139,8 @@ static hf_lab_region *sbrk_take(hf_lab_region *last, size_t size, uint8_t **piec
     uint8_t *cur = hfi_prim_sbrk(0);
     if (cur == NULL) goto fail;
     if (last != NULL && cur == region_end(last)) {
-        if (hfi_prim_sbrk((intptr_t)size) != cur) goto fail; /* refused (or raced: leave it) */
-        last->h.map_size += size;
-        hfi_pagemap_register(last, cur + size, true); /* the new units become tails */
         hfi_unlock(&sbrk_lock);
+        if (!sbrk_grow(last, size)) return NULL;
         *piece = cur, *piece_len = size;
         return last;
     }
@@ -538,6 +550,25 @@ HF_API size_t hf_arena_usable_size(hf_arena *a, const void *p) {
     return hfi_lab_usable_size(&r->h, p);
 }
 
+/* realloc's second chance before a move: the live block p (old usable bytes) of region r has
+ * only free space up to the end of what its policy holds there, so more memory right there lets
+ * it grow in place: the region's unfed rest, or, with sbrk backing, more break while the break is
+ * still at the region's end (a region grown so keeps its blocks where they are). */
+static bool grow_at_end_locked(hf_arena *a, hf_lab_region *r, void *p, size_t old, size_t n) {
+    if (n <= old || a->policy->at_end == NULL || !a->policy->at_end(a->state, p)) return false;
+    size_t want = n - old + 64; /* the tags a merge may need */
+    size_t room = (size_t)(region_end(r) - r->fed);
+    if (room < want && r->type == REGION_SBRK) {
+        size_t more = hf_align_up(want - room, HF_OS_PAGE_SIZE);
+        if (more < a->cfg.growth_step) more = hf_align_up(a->cfg.growth_step, HF_OS_PAGE_SIZE);
+        if (!sbrk_grow(r, more)) return false;
+        note_footprint(a, more);
+        room += more;
+    }
+    if (room < want || !feed_more_locked(a, r, want, NULL)) return false;
+    return a->policy->resize(a->state, p, n);
+}
+
 /* A move: a new block, the contents, and the old block freed. */
 static void *realloc_move(hf_arena *a, void *p, size_t old, size_t n) {
     void *q = hf_arena_malloc(a, n);
@@ -578,7 +609,7 @@ HF_API void *hf_arena_realloc(hf_arena *a, void *p, size_t n) {
     }
     /* With sbrk backing a block growing to the threshold moves to a mapping of its own. */
     bool to_direct = a->backing == HF_BACKING_SBRK && n >= a->mmap_threshold;
-    if (!to_direct && a->policy->resize(a->state, p, n)) { /* grown into a neighbour, or shrunk */
+    if (!to_direct && (a->policy->resize(a->state, p, n) || grow_at_end_locked(a, r, p, old, n))) {
         a->live = a->live - old + a->policy->usable_size(a->state, p);
         if (a->live > a->peak_live) a->peak_live = a->live;
         hfi_unlock(&a->lock);
