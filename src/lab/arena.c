@@ -231,14 +231,17 @@ static bool arena_grow_locked(hf_arena *a, size_t n, fresh_mark *fm) {
         if (size < a->cfg.growth_step) size = a->cfg.growth_step;
         uint8_t *piece;
         size_t len;
-        hf_lab_region *r = sbrk_take(last, size, &piece, &len);
+        hf_lab_region *r = sbrk_take(last->type == REGION_SBRK ? last : NULL, size, &piece, &len);
         if (r == last) {
             note_footprint(a, len);
             return feed_more_locked(a, last, need, fm);
         }
-        if (r == NULL) return false;
-        adopt_locked(a, r, piece, need, fm);
-        return true;
+        if (r != NULL) {
+            adopt_locked(a, r, piece, need, fm);
+            return true;
+        }
+        /* The break cannot grow (a mapping above it, RLIMIT_DATA): a mapped region instead,
+         * as with mmap backing; the next growth tries the break again. */
     }
     size_t size = need + region_header_size();
     if (size < a->cfg.growth_step) size = a->cfg.growth_step;
@@ -322,14 +325,15 @@ HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config
         return NULL;
     }
     size_t meta = hf_align_up(sizeof(hf_arena) + pol->state_size, 64);
-    hf_lab_region *r;
-    size_t hdr;
+    hf_lab_region *r = NULL;
+    size_t hdr = 0;
     if (backing == HF_BACKING_SBRK) {
         hdr = sbrk_header_size();
         uint8_t *piece;
         size_t len;
         r = sbrk_take(NULL, meta + cfg.initial_size, &piece, &len);
-    } else {
+    }
+    if (r == NULL) { /* mmap backing, or a break that cannot grow: a mapping */
         hdr = region_header_size();
         r = region_map(hdr + meta + cfg.initial_size);
     }
@@ -363,6 +367,11 @@ static void sbrk_release(hf_lab_region *r) {
     bool give_back = true;
     while (r != NULL) {
         hf_lab_region *next = r->next; /* read before the memory goes */
+        if (r->type == REGION_MMAP) {  /* a fallback mapping (the break could not grow) */
+            region_unmap(r);
+            r = next;
+            continue;
+        }
         uint8_t *origin = ((hf_lab_sbrk_region *)r)->origin, *end = region_end(r);
         hfi_pagemap_unregister(r, end);
         if (give_back && hfi_prim_sbrk(0) == end)
@@ -659,7 +668,7 @@ HF_API const char *hf_arena_check(hf_arena *a) {
     if (why == NULL && live > a->live) why = "live bytes below the direct blocks' total";
     for (hf_lab_region *r = a->regions; why == NULL && r != NULL; r = r->next)
         if (r->h.cookie != ((uintptr_t)r ^ hfi_secret) || r->arena != a ||
-            r->type != (a->backing == HF_BACKING_SBRK ? REGION_SBRK : REGION_MMAP))
+            (r->type != REGION_MMAP && (r->type != REGION_SBRK || a->backing != HF_BACKING_SBRK)))
             why = "region header corrupted";
         else if (r->base < (uint8_t *)r || r->fed < r->base || r->fed > region_end(r))
             why = "region high-water mark out of range";
