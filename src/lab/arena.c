@@ -57,6 +57,7 @@ typedef struct hf_lab_direct {
 
 struct hf_arena {
     hf_lock lock;
+    struct hf_arena *reg_next, *reg_prev; /* the registry of live arenas (fork) */
     const hf_lab_policy *policy;
     hf_policy id;
     hf_lab_config cfg;
@@ -295,6 +296,31 @@ static void direct_unlink_locked(hf_arena *a, hf_lab_direct *d) {
     a->footprint -= d->r.h.map_size;
 }
 
+/* ---- the registry: every live arena, so fork() can hold all their locks ------------------ */
+/* Lock order: registry_lock, then arena locks in list order, then sbrk_lock. Create and destroy
+ * take registry_lock alone; nothing takes it while holding an arena's lock. */
+static hf_lock registry_lock;
+static hf_arena *registry;
+
+static void registry_add(hf_arena *a) {
+    hfi_lock(&registry_lock);
+    a->reg_prev = NULL;
+    a->reg_next = registry;
+    if (registry != NULL) registry->reg_prev = a;
+    registry = a;
+    hfi_unlock(&registry_lock);
+}
+
+static void registry_remove(hf_arena *a) {
+    hfi_lock(&registry_lock);
+    if (a->reg_prev != NULL)
+        a->reg_prev->reg_next = a->reg_next;
+    else
+        registry = a->reg_next;
+    if (a->reg_next != NULL) a->reg_next->reg_prev = a->reg_prev;
+    hfi_unlock(&registry_lock);
+}
+
 /* ---- arenas ---------------------------------------------------------------------------- */
 HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config) {
     if (hfi_lab_policy_ops(policy) == NULL) {
@@ -355,6 +381,7 @@ HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config
     a->footprint = a->peak_footprint = r->h.map_size;
     uint8_t *start = (uint8_t *)a + meta;
     feed_first_locked(a, r, start, LAB_FEED_STEP, NULL);
+    registry_add(a);
     return a;
 }
 
@@ -385,6 +412,7 @@ static void sbrk_release(hf_lab_region *r) {
 
 HF_API void hf_arena_destroy(hf_arena *a) {
     if (a == NULL) return;
+    registry_remove(a);
     hf_lab_direct *d = a->direct;
     while (d != NULL) {
         hf_lab_direct *next = (hf_lab_direct *)d->r.next;
@@ -702,14 +730,27 @@ HF_API void hf_arena_stats(hf_arena *a, hf_arena_statistics *out) {
     *out = s;
 }
 
-/* fork: policy.c takes every process-wide arena's lock, then the break's, around fork(). */
-void hfi_lab_arena_fork(hf_arena *a, int phase) {
-    if (phase == 0)
-        hfi_lock(&a->lock);
-    else if (phase == 1)
-        hfi_unlock(&a->lock);
+/* fork (from policy.c's handlers): phase 0 takes the registry's lock and every arena's lock, so
+ * no arena is mid-operation when the child is made; 1 releases them in the parent (in reverse);
+ * 2 resets them in the child, where the threads that held nothing are gone anyway. */
+void hfi_lab_arenas_fork(int phase) {
+    if (phase == 0) {
+        hfi_lock(&registry_lock);
+        for (hf_arena *a = registry; a != NULL; a = a->reg_next) hfi_lock(&a->lock);
+        return;
+    }
+    hf_arena *last = registry;
+    while (last != NULL && last->reg_next != NULL) last = last->reg_next;
+    for (hf_arena *a = last; a != NULL; a = a->reg_prev) {
+        if (phase == 1)
+            hfi_unlock(&a->lock);
+        else
+            hfi_lock_init(&a->lock);
+    }
+    if (phase == 1)
+        hfi_unlock(&registry_lock);
     else
-        hfi_lock_init(&a->lock);
+        hfi_lock_init(&registry_lock);
 }
 
 void hfi_lab_sbrk_fork(int phase) {
