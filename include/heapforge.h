@@ -120,7 +120,8 @@ typedef struct hf_arena_statistics {
     size_t used_blocks;
     double external_fragmentation; /* 1 - largest_free / free_bytes (0 when nothing is free) */
     unsigned bins;                 /* how many of per_bin are meaningful */
-    size_t per_bin[64]; /* free blocks per order (buddy) or per class (segregated, TLSF) */
+    size_t per_bin[64];          /* free blocks per order (buddy) or per class (segregated, TLSF) */
+    size_t calloc_cleared_bytes; /* bytes calloc had to clear (memory fresh from the OS is not) */
 } hf_arena_statistics;
 
 typedef struct hf_block_info {

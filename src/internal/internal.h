@@ -259,7 +259,7 @@ void hfi_lab_policy_init(void);
 void *hfi_lab_process_malloc(size_t n, size_t align, bool zero);
 struct hf_lab_policy;
 const struct hf_lab_policy *hfi_lab_policy_ops(hf_policy policy); /* lab/policy.c */
-void hfi_lab_arena_fork(hf_arena *a, int phase); /* 0 lock, 1 unlock, 2 reset (child) */
+void hfi_lab_arenas_fork(int phase); /* every arena: 0 lock, 1 unlock, 2 reset (child) */
 void hfi_lab_sbrk_fork(int phase);
 void hfi_lab_fork_prepare(void);
 void hfi_lab_fork_parent(void);

@@ -19,6 +19,7 @@
 
 #define LAB_DEFAULT_REGION         ((size_t)1 << 20)
 #define LAB_DEFAULT_MMAP_THRESHOLD ((size_t)128 << 10)
+#define LAB_FEED_STEP              ((size_t)64 << 10) /* least piece fed to an extending policy */
 
 enum { REGION_MMAP, REGION_SBRK, REGION_DIRECT };
 
@@ -26,8 +27,19 @@ typedef struct hf_lab_region {
     hf_header h; /* kind HF_SEG_LAB, owner HF_OWNER_NONE */
     struct hf_arena *arena;
     struct hf_lab_region *next;
-    uint8_t type; /* REGION_*; the struct stays within 64 bytes, as mmap regions always had */
+    /* The policy has been given [base, fed); [fed, region end) is untouched since the OS
+     * zeroed it: the high-water mark calloc trusts. Policies that can extend a region get
+     * it piece by piece (mmap regions) or as the break grows (sbrk); others get it whole. */
+    uint8_t *base, *fed;
+    uint8_t type; /* REGION_* */
 } hf_lab_region;
+
+/* What one allocation call added: memory of region r at or above `from` was untouched before
+ * the call, so a block there holds zeros but for the policy's node (HF_LAB_FRESH_HEAD). */
+typedef struct fresh_mark {
+    hf_lab_region *r;
+    uint8_t *from;
+} fresh_mark;
 
 /* A region carved from the program break. */
 typedef struct hf_lab_sbrk_region {
@@ -45,6 +57,7 @@ typedef struct hf_lab_direct {
 
 struct hf_arena {
     hf_lock lock;
+    struct hf_arena *reg_next, *reg_prev; /* the registry of live arenas (fork) */
     const hf_lab_policy *policy;
     hf_policy id;
     hf_lab_config cfg;
@@ -55,6 +68,7 @@ struct hf_arena {
     size_t direct_count;
     size_t footprint, peak_footprint;
     size_t live, peak_live;
+    size_t calloc_cleared;              /* bytes calloc had to clear (the rest was fresh) */
     _Alignas(16) unsigned char state[]; /* the policy's state */
 };
 
@@ -99,6 +113,20 @@ static uint8_t *region_end(const hf_lab_region *r) {
     return (uint8_t *)r + r->h.map_size;
 }
 
+/* Grows the sbrk region r in place by size bytes (a page multiple): only while the break is
+ * still at r's end. The new units become tails of r in the page map. */
+static bool sbrk_grow(hf_lab_region *r, size_t size) {
+    hfi_lock(&sbrk_lock);
+    uint8_t *cur = hfi_prim_sbrk(0);
+    bool ok = cur != NULL && cur == region_end(r) && hfi_prim_sbrk((intptr_t)size) == cur;
+    if (ok) { /* else refused, or raced by foreign code: leave it */
+        r->h.map_size += size;
+        hfi_pagemap_register(r, cur + size, true);
+    }
+    hfi_unlock(&sbrk_lock);
+    return ok;
+}
+
 /* More memory from the break: extends `last` in place when the break is still at its end
  * (*piece then is the new, contiguous memory), otherwise starts a new region of hdr + size
  * bytes whose header sits on a segment boundary (*piece follows the header). The padding up
@@ -112,10 +140,8 @@ static hf_lab_region *sbrk_take(hf_lab_region *last, size_t size, uint8_t **piec
     uint8_t *cur = hfi_prim_sbrk(0);
     if (cur == NULL) goto fail;
     if (last != NULL && cur == region_end(last)) {
-        if (hfi_prim_sbrk((intptr_t)size) != cur) goto fail; /* refused (or raced: leave it) */
-        last->h.map_size += size;
-        hfi_pagemap_register(last, cur + size, true); /* the new units become tails */
         hfi_unlock(&sbrk_lock);
+        if (!sbrk_grow(last, size)) return NULL;
         *piece = cur, *piece_len = size;
         return last;
     }
@@ -150,42 +176,79 @@ static void note_footprint(hf_arena *a, size_t add) {
     if (a->footprint > a->peak_footprint) a->peak_footprint = a->footprint;
 }
 
-/* sbrk backing: grow contiguously when possible; the policy sees each piece as a region. */
-static bool arena_grow_sbrk_locked(hf_arena *a, size_t need) {
-    size_t size = need + sbrk_header_size(); /* room for a header should a new region start */
-    if (size < a->cfg.growth_step) size = a->cfg.growth_step;
-    uint8_t *piece;
-    size_t len;
-    hf_lab_region *r = sbrk_take(a->regions, size, &piece, &len);
-    if (r == NULL) return false;
-    if (r != a->regions) { /* a new region: its header counts too (the padding does not) */
-        r->arena = a;
-        r->next = a->regions;
-        a->regions = r;
-        note_footprint(a, r->h.map_size);
-    } else {
-        note_footprint(a, len);
-    }
-    a->policy->add_region(a->state, piece, hf_align_down(len, 16));
+/* Give the policy the next piece of r, [r->fed, r->fed + len): as a new region when it is r's
+ * first, else through extend (add_region when the policy declines). */
+static void feed_locked(hf_arena *a, hf_lab_region *r, size_t len, fresh_mark *fm) {
+    if (fm != NULL && fm->r != r) fm->r = r, fm->from = r->fed;
+    uint8_t *at = r->fed;
+    r->fed += len;
+    if (at == r->base || a->policy->extend == NULL || !a->policy->extend(a->state, at, len))
+        a->policy->add_region(a->state, at, len);
+}
+
+/* Feed r (an mmap region) at least want bytes of what it has left, all of it when less would
+ * remain than a step; false when nothing is left. */
+static bool feed_more_locked(hf_arena *a, hf_lab_region *r, size_t want, fresh_mark *fm) {
+    size_t room = (size_t)(region_end(r) - r->fed);
+    if (room < 16) return false;
+    size_t len = hf_align_up(want < LAB_FEED_STEP ? LAB_FEED_STEP : want, HF_OS_PAGE_SIZE);
+    if (len > room || room - len < LAB_FEED_STEP) len = hf_align_down(room, 16);
+    feed_locked(a, r, len, fm);
     return true;
 }
 
-/* Add a region able to serve n bytes; caller holds the lock. */
-static bool arena_grow_locked(hf_arena *a, size_t n) {
+/* A new mmap region's first piece: want bytes for a policy that can extend, else everything. */
+static void feed_first_locked(hf_arena *a, hf_lab_region *r, uint8_t *base, size_t want,
+                              fresh_mark *fm) {
+    r->base = r->fed = base;
+    if (a->policy->extend == NULL) want = (size_t)(region_end(r) - base);
+    feed_more_locked(a, r, want, fm);
+}
+
+/* Links the new region r (mapped or carved from the break) into a, its policy's memory starting
+ * at base; the newest region before it gives the policy whatever it had left, so nothing is
+ * stranded. */
+static void adopt_locked(hf_arena *a, hf_lab_region *r, uint8_t *base, size_t want,
+                         fresh_mark *fm) {
+    hf_lab_region *last = a->regions;
+    if (last->fed < region_end(last)) feed_more_locked(a, last, SIZE_MAX, NULL);
+    r->arena = a;
+    r->next = a->regions;
+    a->regions = r;
+    note_footprint(a, r->h.map_size); /* its header counts, the padding before it does not */
+    feed_first_locked(a, r, base, want, fm);
+}
+
+/* Room for n more bytes: the newest region's unfed rest first; then, with sbrk backing, more
+ * break (in place when the break is still at that region's end, else a new region); then a new
+ * mapping. Caller holds the lock. */
+static bool arena_grow_locked(hf_arena *a, size_t n, fresh_mark *fm) {
     size_t need = a->policy->region_need(a->state, n);
     if (need == 0 || need > ((size_t)1 << (HF_ADDRESS_BITS - 2))) return false;
-    if (a->backing == HF_BACKING_SBRK) return arena_grow_sbrk_locked(a, need);
+    hf_lab_region *last = a->regions;
+    if ((size_t)(region_end(last) - last->fed) >= need) return feed_more_locked(a, last, need, fm);
+    if (a->backing == HF_BACKING_SBRK) {
+        size_t size = need + sbrk_header_size(); /* room for a header should a region start */
+        if (size < a->cfg.growth_step) size = a->cfg.growth_step;
+        uint8_t *piece;
+        size_t len;
+        hf_lab_region *r = sbrk_take(last->type == REGION_SBRK ? last : NULL, size, &piece, &len);
+        if (r == last) {
+            note_footprint(a, len);
+            return feed_more_locked(a, last, need, fm);
+        }
+        if (r != NULL) {
+            adopt_locked(a, r, piece, need, fm);
+            return true;
+        }
+        /* The break cannot grow (a mapping above it, RLIMIT_DATA): a mapped region instead,
+         * as with mmap backing; the next growth tries the break again. */
+    }
     size_t size = need + region_header_size();
     if (size < a->cfg.growth_step) size = a->cfg.growth_step;
     hf_lab_region *r = region_map(size);
     if (r == NULL) return false;
-    r->arena = a;
-    r->next = a->regions;
-    a->regions = r;
-    size_t hdr = region_header_size();
-    a->policy->add_region(a->state, (uint8_t *)r + hdr, hf_align_down(r->h.map_size - hdr, 16));
-    a->footprint += r->h.map_size;
-    if (a->footprint > a->peak_footprint) a->peak_footprint = a->footprint;
+    adopt_locked(a, r, (uint8_t *)r + region_header_size(), need, fm);
     return true;
 }
 
@@ -233,6 +296,31 @@ static void direct_unlink_locked(hf_arena *a, hf_lab_direct *d) {
     a->footprint -= d->r.h.map_size;
 }
 
+/* ---- the registry: every live arena, so fork() can hold all their locks ------------------ */
+/* Lock order: registry_lock, then arena locks in list order, then sbrk_lock. Create and destroy
+ * take registry_lock alone; nothing takes it while holding an arena's lock. */
+static hf_lock registry_lock;
+static hf_arena *registry;
+
+static void registry_add(hf_arena *a) {
+    hfi_lock(&registry_lock);
+    a->reg_prev = NULL;
+    a->reg_next = registry;
+    if (registry != NULL) registry->reg_prev = a;
+    registry = a;
+    hfi_unlock(&registry_lock);
+}
+
+static void registry_remove(hf_arena *a) {
+    hfi_lock(&registry_lock);
+    if (a->reg_prev != NULL)
+        a->reg_prev->reg_next = a->reg_next;
+    else
+        registry = a->reg_next;
+    if (a->reg_next != NULL) a->reg_next->reg_prev = a->reg_prev;
+    hfi_unlock(&registry_lock);
+}
+
 /* ---- arenas ---------------------------------------------------------------------------- */
 HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config) {
     if (hfi_lab_policy_ops(policy) == NULL) {
@@ -241,7 +329,10 @@ HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config
     }
     hfi_process_init();
     const hf_lab_policy *pol = hfi_lab_policy_ops(policy);
-    hf_lab_config cfg = {LAB_DEFAULT_REGION, LAB_DEFAULT_REGION, 0, 22, 0x9E3779B97F4A7C15ull};
+    hf_lab_config cfg = {LAB_DEFAULT_REGION, LAB_DEFAULT_REGION, 0, 22, 0x9E3779B97F4A7C15ull, 0};
+    /* Each arena keys its tags with a secret of its own, so a tag forged or copied from one
+     * arena never checks out in another (and the seed, which tests share, plays no part). */
+    cfg.secret = hfi_prim_random_seed() ^ (uint64_t)hfi_secret;
     hf_backing backing = HF_BACKING_MMAP;
     size_t threshold = LAB_DEFAULT_MMAP_THRESHOLD;
     if (config != NULL) {
@@ -260,14 +351,15 @@ HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config
         return NULL;
     }
     size_t meta = hf_align_up(sizeof(hf_arena) + pol->state_size, 64);
-    hf_lab_region *r;
-    size_t hdr;
+    hf_lab_region *r = NULL;
+    size_t hdr = 0;
     if (backing == HF_BACKING_SBRK) {
         hdr = sbrk_header_size();
         uint8_t *piece;
         size_t len;
         r = sbrk_take(NULL, meta + cfg.initial_size, &piece, &len);
-    } else {
+    }
+    if (r == NULL) { /* mmap backing, or a break that cannot grow: a mapping */
         hdr = region_header_size();
         r = region_map(hdr + meta + cfg.initial_size);
     }
@@ -288,8 +380,8 @@ HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config
     a->regions = r;
     a->footprint = a->peak_footprint = r->h.map_size;
     uint8_t *start = (uint8_t *)a + meta;
-    pol->add_region(a->state, start,
-                    hf_align_down((size_t)((uint8_t *)r + r->h.map_size - start), 16));
+    feed_first_locked(a, r, start, LAB_FEED_STEP, NULL);
+    registry_add(a);
     return a;
 }
 
@@ -302,6 +394,11 @@ static void sbrk_release(hf_lab_region *r) {
     bool give_back = true;
     while (r != NULL) {
         hf_lab_region *next = r->next; /* read before the memory goes */
+        if (r->type == REGION_MMAP) {  /* a fallback mapping (the break could not grow) */
+            region_unmap(r);
+            r = next;
+            continue;
+        }
         uint8_t *origin = ((hf_lab_sbrk_region *)r)->origin, *end = region_end(r);
         hfi_pagemap_unregister(r, end);
         if (give_back && hfi_prim_sbrk(0) == end)
@@ -315,6 +412,7 @@ static void sbrk_release(hf_lab_region *r) {
 
 HF_API void hf_arena_destroy(hf_arena *a) {
     if (a == NULL) return;
+    registry_remove(a);
     hf_lab_direct *d = a->direct;
     while (d != NULL) {
         hf_lab_direct *next = (hf_lab_direct *)d->r.next;
@@ -339,8 +437,20 @@ static void note_live(hf_arena *a, void *p) {
     if (a->live > a->peak_live) a->peak_live = a->live;
 }
 
-/* *fresh: the block is known to be zero (a new mapping), so calloc need not clear it. */
-static void *arena_alloc(hf_arena *a, size_t align, size_t n, bool *fresh) {
+/* How many of the n bytes at p, just allocated, calloc must clear from the start: all of them,
+ * unless the block lies in memory this call fed to the policy (fm), which was zero but for the
+ * policy's node at the block's start (lab.h: HF_LAB_FRESH_HEAD). Caller holds the lock. */
+static size_t dirty_prefix(const fresh_mark *fm, const uint8_t *p, size_t n) {
+    const hf_lab_region *r = fm->r;
+    if (r == NULL || p < r->base || p + n > r->fed || p + n < p) return n;
+    uintptr_t lim = (uintptr_t)p + HF_LAB_FRESH_HEAD;
+    if (lim < (uintptr_t)fm->from) lim = (uintptr_t)fm->from;
+    return lim - (uintptr_t)p < n ? (size_t)(lim - (uintptr_t)p) : n;
+}
+
+/* *dirty (calloc only): how much of the block calloc must clear from its start; when less than
+ * n, the last HF_LAB_FRESH_TAIL bytes need clearing too. Direct blocks are fresh mappings. */
+static void *arena_alloc(hf_arena *a, size_t align, size_t n, size_t *dirty) {
     if (n > ((size_t)1 << (HF_ADDRESS_BITS - 2))) {
         hfi_set_enomem();
         return NULL;
@@ -348,18 +458,22 @@ static void *arena_alloc(hf_arena *a, size_t align, size_t n, bool *fresh) {
     if (a->backing == HF_BACKING_SBRK && n >= a->mmap_threshold) {
         void *d = direct_alloc(a, align, n);
         if (d == NULL) hfi_set_enomem();
-        if (fresh) *fresh = true;
+        if (dirty) *dirty = 0;
         return d;
     }
-    if (fresh) *fresh = false;
+    fresh_mark fm = {NULL, NULL};
     hfi_lock(&a->lock);
     void *p = align > HF_LAB_ALIGN ? a->policy->memalign(a->state, align, n)
                                    : a->policy->malloc(a->state, n);
-    if (p == NULL && arena_grow_locked(a, n + (align > HF_LAB_ALIGN ? align + 64 : 0))) {
+    if (p == NULL && arena_grow_locked(a, n + (align > HF_LAB_ALIGN ? align + 64 : 0), &fm)) {
         p = align > HF_LAB_ALIGN ? a->policy->memalign(a->state, align, n)
                                  : a->policy->malloc(a->state, n);
     }
     note_live(a, p);
+    if (p != NULL && dirty) {
+        *dirty = dirty_prefix(&fm, p, n);
+        a->calloc_cleared += *dirty < n ? *dirty + HF_LAB_FRESH_TAIL : n;
+    }
     hfi_unlock(&a->lock);
     if (p == NULL) hfi_set_enomem();
     return p;
@@ -377,18 +491,24 @@ HF_API void *hf_arena_memalign(hf_arena *a, size_t align, size_t n) {
     return arena_alloc(a, align, n, NULL);
 }
 
-/* Only direct regions are taken as fresh: sbrk memory can be fresh too, but a policy may hand
- * out a block that straddles freed and new memory, and the break can come back down over a
- * partly used page, so every policy block is cleared. */
+/* Clears only what may be dirty: memory the policy had before this call (freed blocks, or its
+ * own tags and lists) is cleared whole; memory fed during the call, never written since the OS
+ * zeroed it, only where the policy put its node (lab.h). A big calloc that grows the arena
+ * therefore touches a few hundred bytes, not every page. */
 HF_API void *hf_arena_calloc(hf_arena *a, size_t count, size_t size) {
     size_t n;
     if (__builtin_mul_overflow(count, size, &n)) {
         hfi_set_enomem();
         return NULL;
     }
-    bool fresh = false;
-    void *p = arena_alloc(a, HF_LAB_ALIGN, n, &fresh);
-    if (p != NULL && !fresh) memset(p, 0, n);
+    size_t dirty = n;
+    uint8_t *p = arena_alloc(a, HF_LAB_ALIGN, n, &dirty);
+    if (p == NULL) return NULL;
+    memset(p, 0, dirty);
+    if (dirty < n) {
+        size_t tail = n - dirty < HF_LAB_FRESH_TAIL ? n - dirty : HF_LAB_FRESH_TAIL;
+        memset(p + n - tail, 0, tail);
+    }
     return p;
 }
 
@@ -467,6 +587,25 @@ HF_API size_t hf_arena_usable_size(hf_arena *a, const void *p) {
     return hfi_lab_usable_size(&r->h, p);
 }
 
+/* realloc's second chance before a move: the live block p (old usable bytes) of region r has
+ * only free space up to the end of what its policy holds there, so more memory right there lets
+ * it grow in place: the region's unfed rest, or, with sbrk backing, more break while the break is
+ * still at the region's end (a region grown so keeps its blocks where they are). */
+static bool grow_at_end_locked(hf_arena *a, hf_lab_region *r, void *p, size_t old, size_t n) {
+    if (n <= old || a->policy->at_end == NULL || !a->policy->at_end(a->state, p)) return false;
+    size_t want = n - old + 64; /* the tags a merge may need */
+    size_t room = (size_t)(region_end(r) - r->fed);
+    if (room < want && r->type == REGION_SBRK) {
+        size_t more = hf_align_up(want - room, HF_OS_PAGE_SIZE);
+        if (more < a->cfg.growth_step) more = hf_align_up(a->cfg.growth_step, HF_OS_PAGE_SIZE);
+        if (!sbrk_grow(r, more)) return false;
+        note_footprint(a, more);
+        room += more;
+    }
+    if (room < want || !feed_more_locked(a, r, want, NULL)) return false;
+    return a->policy->resize(a->state, p, n);
+}
+
 /* A move: a new block, the contents, and the old block freed. */
 static void *realloc_move(hf_arena *a, void *p, size_t old, size_t n) {
     void *q = hf_arena_malloc(a, n);
@@ -499,14 +638,15 @@ HF_API void *hf_arena_realloc(hf_arena *a, void *p, size_t n) {
     }
     hfi_lock(&a->lock);
     size_t old = a->policy->usable_size(a->state, p);
-    if (old == 0) {
+    if (old == 0) { /* not a live block: the policy names the error, as free() would */
+        const char *why = a->policy->diagnose(a->state, p);
         hfi_unlock(&a->lock);
-        hfi_report_error("realloc of a freed block", p, 0);
+        hfi_report_error(why ? why : "invalid free", p, 0);
         return NULL;
     }
     /* With sbrk backing a block growing to the threshold moves to a mapping of its own. */
     bool to_direct = a->backing == HF_BACKING_SBRK && n >= a->mmap_threshold;
-    if (!to_direct && a->policy->resize(a->state, p, n)) { /* grown into a neighbour, or shrunk */
+    if (!to_direct && (a->policy->resize(a->state, p, n) || grow_at_end_locked(a, r, p, old, n))) {
         a->live = a->live - old + a->policy->usable_size(a->state, p);
         if (a->live > a->peak_live) a->peak_live = a->live;
         hfi_unlock(&a->lock);
@@ -556,8 +696,10 @@ HF_API const char *hf_arena_check(hf_arena *a) {
     if (why == NULL && live > a->live) why = "live bytes below the direct blocks' total";
     for (hf_lab_region *r = a->regions; why == NULL && r != NULL; r = r->next)
         if (r->h.cookie != ((uintptr_t)r ^ hfi_secret) || r->arena != a ||
-            r->type != (a->backing == HF_BACKING_SBRK ? REGION_SBRK : REGION_MMAP))
+            (r->type != REGION_MMAP && (r->type != REGION_SBRK || a->backing != HF_BACKING_SBRK)))
             why = "region header corrupted";
+        else if (r->base < (uint8_t *)r || r->fed < r->base || r->fed > region_end(r))
+            why = "region high-water mark out of range";
     hfi_unlock(&a->lock);
     return why;
 }
@@ -575,6 +717,7 @@ HF_API void hf_arena_stats(hf_arena *a, hf_arena_statistics *out) {
     s.footprint = a->footprint;
     s.peak_footprint = a->peak_footprint;
     size_t direct_count = a->direct_count;
+    s.calloc_cleared_bytes = a->calloc_cleared;
     hfi_unlock(&a->lock);
     s.free_bytes = ps.free_bytes;
     s.free_blocks = ps.free_blocks;
@@ -587,14 +730,27 @@ HF_API void hf_arena_stats(hf_arena *a, hf_arena_statistics *out) {
     *out = s;
 }
 
-/* fork: policy.c takes every process-wide arena's lock, then the break's, around fork(). */
-void hfi_lab_arena_fork(hf_arena *a, int phase) {
-    if (phase == 0)
-        hfi_lock(&a->lock);
-    else if (phase == 1)
-        hfi_unlock(&a->lock);
+/* fork (from policy.c's handlers): phase 0 takes the registry's lock and every arena's lock, so
+ * no arena is mid-operation when the child is made; 1 releases them in the parent (in reverse);
+ * 2 resets them in the child, where the threads that held nothing are gone anyway. */
+void hfi_lab_arenas_fork(int phase) {
+    if (phase == 0) {
+        hfi_lock(&registry_lock);
+        for (hf_arena *a = registry; a != NULL; a = a->reg_next) hfi_lock(&a->lock);
+        return;
+    }
+    hf_arena *last = registry;
+    while (last != NULL && last->reg_next != NULL) last = last->reg_next;
+    for (hf_arena *a = last; a != NULL; a = a->reg_prev) {
+        if (phase == 1)
+            hfi_unlock(&a->lock);
+        else
+            hfi_lock_init(&a->lock);
+    }
+    if (phase == 1)
+        hfi_unlock(&registry_lock);
     else
-        hfi_lock_init(&a->lock);
+        hfi_lock_init(&registry_lock);
 }
 
 void hfi_lab_sbrk_fork(int phase) {

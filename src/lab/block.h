@@ -3,10 +3,11 @@
  * nodes live inside free blocks.
  *
  * Block: [header 16][payload ...][footer 16]. Header and footer are both a tag
- * {size | used bit, check}; check = hash(size/used word, block address, magic), with different
- * magics for headers and footers, so an overwritten tag, a footer taken for a header (free of a
- * free block's start) or a pointer into the middle of a block is detected. Block sizes are
- * multiples of 16 and at least HFI_BLOCK_MIN; payloads are 16-aligned because blocks are.
+ * {size | used bit, check}; check = hash(size/used word, block address, the arena's secret key,
+ * magic), with different magics for headers and footers, so an overwritten tag, a footer taken for
+ * a header (free of a free block's start) or a pointer into the middle of a block is detected.
+ * Block sizes are multiples of 16 and at least HFI_BLOCK_MIN; payloads are 16-aligned because
+ * blocks are.
  *
  * Region: [prologue 48: header, region descriptor, footer][blocks ...][epilogue 16: header of
  * size 0, used]. The sentinels are used blocks, so coalescing never looks outside a region.
@@ -66,9 +67,15 @@ typedef struct hfi_skiplist {
     size_t count;
 } hfi_skiplist;
 
-static inline uint64_t hfi_tag_check(uint64_t sf, const void *blk, uint64_t magic) {
-    uint64_t x = (sf ^ magic) * 0x9E3779B97F4A7C15ULL;
-    return x ^ (x >> 29) ^ (uint64_t)(uintptr_t)blk;
+/* The check word of a tag: size/flags word, block address and the arena's key (cfg.secret)
+ * through two multiply-xorshift rounds, so flipping any bit of any input changes about half of
+ * the check's bits and a tag copied to another address, or forged without the key, fails.
+ * Cost: two multiplies per tag written or checked. */
+static inline uint64_t hfi_tag_check(uint64_t key, uint64_t sf, const void *blk, uint64_t magic) {
+    uint64_t x = (sf ^ magic ^ key) + (uint64_t)(uintptr_t)blk * 0x9E3779B97F4A7C15ULL;
+    x ^= x >> 31;
+    x *= 0xD6E8FEB86659FD93ULL;
+    return x ^ (x >> 29);
 }
 static inline hfi_btag *hfi_block_hdr(const void *b) {
     return (hfi_btag *)(uintptr_t)b;
@@ -79,44 +86,44 @@ static inline size_t hfi_block_size(const void *b) {
 static inline bool hfi_block_used(const void *b) {
     return (hfi_block_hdr(b)->sf & 1) != 0;
 }
-static inline bool hfi_block_hdr_ok(const void *b) {
+static inline bool hfi_block_hdr_ok(uint64_t key, const void *b) {
     const hfi_btag *t = hfi_block_hdr(b);
-    return t->check == hfi_tag_check(t->sf, b, HFI_TAG_HDR_MAGIC);
+    return t->check == hfi_tag_check(key, t->sf, b, HFI_TAG_HDR_MAGIC);
 }
 /* The footer of b agrees with b's (valid) header. */
-static inline bool hfi_block_ftr_ok(const void *b) {
+static inline bool hfi_block_ftr_ok(uint64_t key, const void *b) {
     const hfi_btag *h = hfi_block_hdr(b);
     const hfi_btag *f = (const hfi_btag *)((const uint8_t *)b + hfi_block_size(b) - HFI_BLOCK_TAG);
-    return f->sf == h->sf && f->check == hfi_tag_check(h->sf, b, HFI_TAG_FTR_MAGIC);
+    return f->sf == h->sf && f->check == hfi_tag_check(key, h->sf, b, HFI_TAG_FTR_MAGIC);
 }
 /* A used block that holds the policy's own metadata (a tower chunk, fit.h): size | 3. */
 static inline bool hfi_block_meta(const void *b) {
     return (hfi_block_hdr(b)->sf & 3) == 3;
 }
-static inline void hfi_block_write_hdr(void *b, size_t size, bool used) {
+static inline void hfi_block_write_hdr(uint64_t key, void *b, size_t size, bool used) {
     hfi_btag *t = hfi_block_hdr(b);
     t->sf = (uint64_t)size | (used ? 1u : 0u);
-    t->check = hfi_tag_check(t->sf, b, HFI_TAG_HDR_MAGIC);
+    t->check = hfi_tag_check(key, t->sf, b, HFI_TAG_HDR_MAGIC);
 }
 /* Header and footer of a block of size bytes (size >= HFI_BLOCK_OVERHEAD); flags: bit 0 used,
  * bit 1 metadata (with bit 0). */
-static inline void hfi_block_write_flags(void *b, size_t size, unsigned flags) {
+static inline void hfi_block_write_flags(uint64_t key, void *b, size_t size, unsigned flags) {
     hfi_btag *t = hfi_block_hdr(b);
     t->sf = (uint64_t)size | flags;
-    t->check = hfi_tag_check(t->sf, b, HFI_TAG_HDR_MAGIC);
+    t->check = hfi_tag_check(key, t->sf, b, HFI_TAG_HDR_MAGIC);
     hfi_btag *f = (hfi_btag *)((uint8_t *)b + size - HFI_BLOCK_TAG);
     f->sf = (uint64_t)size | flags;
-    f->check = hfi_tag_check(f->sf, b, HFI_TAG_FTR_MAGIC);
+    f->check = hfi_tag_check(key, f->sf, b, HFI_TAG_FTR_MAGIC);
 }
-static inline void hfi_block_write(void *b, size_t size, bool used) {
-    hfi_block_write_flags(b, size, used ? 1u : 0u);
+static inline void hfi_block_write(uint64_t key, void *b, size_t size, bool used) {
+    hfi_block_write_flags(key, b, size, used ? 1u : 0u);
 }
 /* The block whose footer ends at b (b's left neighbour), if that footer is valid; else NULL. */
-static inline uint8_t *hfi_block_left(const void *b) {
+static inline uint8_t *hfi_block_left(uint64_t key, const void *b) {
     const hfi_btag *f = (const hfi_btag *)((const uint8_t *)b - HFI_BLOCK_TAG);
     uint8_t *l = (uint8_t *)(uintptr_t)b - (f->sf & ~(uint64_t)15);
     if ((f->sf & ~(uint64_t)15) < HFI_BLOCK_OVERHEAD) return NULL;
-    return f->check == hfi_tag_check(f->sf, l, HFI_TAG_FTR_MAGIC) ? l : NULL;
+    return f->check == hfi_tag_check(key, f->sf, l, HFI_TAG_FTR_MAGIC) ? l : NULL;
 }
 static inline uint8_t *hfi_block_first(const hfi_region *r) {
     return (uint8_t *)(uintptr_t)r - HFI_BLOCK_TAG + HFI_REGION_PRO;
@@ -157,16 +164,15 @@ static inline hfi_fnode **hfi_node_tower(const hfi_fnode *n, unsigned which) {
 /* ---- block.c: regions ------------------------------------------------------------------- */
 /* Writes the sentinels of [start, start + size) and links the region into *list (by address).
  * Returns the one free block spanning the rest, or NULL when there is no room for one. */
-uint8_t *hfi_block_region_init(hfi_region **list, void *start, size_t size);
+uint8_t *hfi_block_region_init(uint64_t key, hfi_region **list, void *start, size_t size);
 /* The region whose block area holds p, or NULL. */
 const hfi_region *hfi_block_region_of(const hfi_region *list, const void *p);
-/* A free found a bad header at hdr: walk the region and tell "heap corruption" (hdr is a block
- * boundary, or an earlier tag is broken) from "invalid free" (hdr is inside a block). */
-const char *hfi_block_classify(const hfi_region *r, const void *hdr);
+/* A free found a bad header at hdr: hfi_lab_classify (lab.h) over the region's blocks. */
+const char *hfi_block_classify(uint64_t key, const hfi_region *r, const void *hdr);
 typedef void (*hfi_block_visit)(uint8_t *blk, size_t size, bool used, void *arg);
 /* Validates one region's sentinels and every block tag, calling fn for each block; returns NULL
  * or the first violation. Never reads outside the region. */
-const char *hfi_block_region_scan(const hfi_region *r, hfi_block_visit fn, void *arg);
+const char *hfi_block_region_scan(uint64_t key, const hfi_region *r, hfi_block_visit fn, void *arg);
 
 /* ---- skiplist.c: skip lists of free nodes (expected O(log N) per operation) ------------- */
 void hfi_skiplist_init(hfi_skiplist *sl, unsigned which);

@@ -17,6 +17,7 @@
  * block header records the alias's offset, so a stale alias cannot free a block it no longer
  * belongs to. */
 #include "lab/lab.h"
+#include "lab/block.h"
 #include "internal/internal.h"
 
 #define BD_HDR       16
@@ -31,7 +32,7 @@
 
 typedef struct bd_block {
     uint64_t tag;                 /* order | BD_FREE | BD_ALIAS | alias offset << 8 */
-    uint64_t check;               /* address ^ tag ^ secret */
+    uint64_t check;               /* hfi_tag_check(secret, tag, address, BD_MAGIC) */
     struct bd_block *next, *prev; /* free blocks only */
 } bd_block;
 
@@ -61,11 +62,11 @@ static size_t bd_alias_off(const bd_block *b) {
     return (size_t)(b->tag >> 8);
 }
 static bool bd_hdr_ok(const bd_state *st, const bd_block *b) {
-    return b->check == ((uintptr_t)b ^ b->tag ^ st->secret);
+    return b->check == hfi_tag_check(st->secret, b->tag, b, BD_MAGIC);
 }
 static void bd_set(const bd_state *st, bd_block *b, uint64_t tag) {
     b->tag = tag;
-    b->check = (uintptr_t)b ^ tag ^ st->secret;
+    b->check = hfi_tag_check(st->secret, tag, b, BD_MAGIC);
 }
 
 /* The region holding address a, or NULL. */
@@ -127,7 +128,20 @@ static bd_block *bd_take(bd_state *st, unsigned k) {
     return b;
 }
 
-/* The live block that p was handed out for, or NULL with *err set. */
+static size_t bd_tag(const void *ctx, const uint8_t *a, bool *used) {
+    const bd_state *st = ctx;
+    const bd_block *b = (const bd_block *)a;
+    if (!bd_hdr_ok(st, b) || (b->tag & BD_ALIAS)) return 0;
+    unsigned k = bd_order(b);
+    if (k < BD_MIN_ORDER || k > st->max_order) return 0;
+    *used = !bd_is_free(b);
+    return (size_t)1 << k;
+}
+
+/* The live block that p was handed out for, or NULL with *err set. A header that does not
+ * check out is named by where it falls among the region's blocks (a free block's links can
+ * overwrite the alias header of a block freed before, so a double free of an aligned block may
+ * find no header at all). */
 static bd_block *bd_lookup(const bd_state *st, const void *p, const bd_region **rp,
                            const char **err) {
     *err = "invalid free";
@@ -136,7 +150,10 @@ static bd_block *bd_lookup(const bd_state *st, const void *p, const bd_region **
     const bd_region *r = bd_region_of(st, h);
     if (!r) return NULL;
     bd_block *b = (bd_block *)h;
-    if (!bd_hdr_ok(st, b)) return NULL;
+    if (!bd_hdr_ok(st, b)) {
+        *err = hfi_lab_classify(r->base, r->base + (r->size & ~(size_t)31), h, bd_tag, st);
+        return NULL;
+    }
     size_t alias = 0;
     if (b->tag & BD_ALIAS) {
         alias = bd_alias_off(b);
@@ -164,7 +181,7 @@ static void bd_init(void *state, const hf_lab_config *cfg) {
     __builtin_memset(st, 0, sizeof *st);
     unsigned m = cfg->buddy_max_order ? cfg->buddy_max_order : BD_DEF_ORDER;
     st->max_order = m < BD_MIN_ORDER ? BD_MIN_ORDER : m > BD_ORDERS - 1 ? BD_ORDERS - 1 : m;
-    st->secret = BD_MAGIC ^ (cfg->seed * 0x9E3779B97F4A7C15ULL);
+    st->secret = cfg->secret;
 }
 
 static size_t bd_region_need(const void *state, size_t n) {
@@ -216,6 +233,13 @@ static void *bd_memalign(void *state, size_t align, size_t n) {
         bd_set(st, (bd_block *)(a - BD_HDR), BD_ALIAS | (uint64_t)alias << 8);
     }
     return (void *)a;
+}
+
+static const char *bd_diagnose(const void *state, const void *p) {
+    const bd_region *r;
+    const char *err;
+    bd_lookup(state, p, &r, &err);
+    return err;
 }
 
 static void bd_free(void *state, void *p) {
@@ -390,6 +414,7 @@ const hf_lab_policy hfi_policy_buddy = {
     .malloc = bd_malloc,
     .memalign = bd_memalign,
     .free = bd_free,
+    .diagnose = bd_diagnose,
     .usable_size = bd_usable_size,
     .resize = bd_resize,
     .check = bd_check,

@@ -7,8 +7,10 @@
  * only if it is at least split_min bytes; the next-fit rover is always NULL or a listed free
  * block (removing the rover moves it to its successor, a merge keeps it on the merged block).
  * Every free is validated before anything is written: a pointer outside the regions or into a
- * block's middle is an "invalid free", a block already free a "double free", a broken tag of the
- * block or a neighbour "heap corruption"; each is reported and the call returns.
+ * live block's middle is an "invalid free", one into free memory or a tower chunk (a block
+ * already freed, whether its tag survived or not) a "double free", a broken tag of the block or
+ * of a neighbour it would merge with (header and footer) "heap corruption"; each is reported
+ * and the call returns.
  *
  * Small free blocks (under HFI_BLOCK_ROOMY bytes) cannot hold every tower height they draw; they
  * borrow tower records (fit.h) so the skip lists keep their shape and best fit, worst fit and
@@ -73,7 +75,7 @@ static void grow_free(hfi_fit_state *st, uint8_t *b, size_t size) {
     hfi_fnode *n = hfi_block_node(b);
     hfi_skiplist_remove(&st->by_size, n);
     st->free_bytes += size - hfi_block_size(b);
-    hfi_block_write(b, size, false);
+    hfi_block_write(st->key, b, size, false);
     hfi_skiplist_insert(&st->by_size, n);
 }
 
@@ -85,12 +87,12 @@ static void *take(hfi_fit_state *st, hfi_fnode *n, size_t need) {
     unlink_free(st, n);
     hfi_fnode *rover = succ;
     if (size - need >= st->split_min) {
-        hfi_block_write(b, need, true);
-        hfi_block_write(b + need, size - need, false);
+        hfi_block_write(st->key, b, need, true);
+        hfi_block_write(st->key, b + need, size - need, false);
         link_free(st, b + need);
         rover = hfi_block_node(b + need);
     } else {
-        hfi_block_write(b, size, true);
+        hfi_block_write(st->key, b, size, true);
     }
     st->used_blocks++;
     st->rover = rover;
@@ -103,6 +105,7 @@ void hfi_fit_init(void *state, const hf_lab_config *cfg, hfi_fit_choose_fn choos
     hfi_skiplist_init(&st->by_addr, HFI_SL_ADDR);
     hfi_skiplist_init(&st->by_size, HFI_SL_SIZE);
     st->choose = choose;
+    st->key = cfg->secret;
     st->rng = (cfg->seed ^ 0x853C49E6748FEA9BULL) * 0x9E3779B97F4A7C15ULL;
     if (st->rng == 0) st->rng = 0x2545F4914F6CDD1DULL;
     size_t ms = (size_t)hf_align_up(cfg->min_split, 16);
@@ -118,9 +121,29 @@ size_t hfi_fit_region_need(const void *state, size_t n) {
 void hfi_fit_add_region(void *state, void *start, size_t size) {
     hfi_fit_state *st = (hfi_fit_state *)state;
     if (size < HFI_REGION_PRO + HFI_REGION_EPI) return; /* no room even for the sentinels */
-    uint8_t *b = hfi_block_region_init(&st->regions, start, size);
+    uint8_t *b = hfi_block_region_init(st->key, &st->regions, start, size);
     st->nregions++;
     if (b) link_free(st, b);
+}
+
+/* The region ending at end grows by size bytes: the epilogue moves, and the piece joins the last
+ * block when that is free (one block, so a block before it can grow across). */
+bool hfi_fit_extend(void *state, void *end, size_t size) {
+    hfi_fit_state *st = (hfi_fit_state *)state;
+    hfi_region *r = st->regions;
+    while (r && r->end != (uint8_t *)end) r = r->next;
+    if (!r || size < HFI_BLOCK_MIN || size % 16 != 0) return false;
+    uint8_t *epi = hfi_block_epilogue(r), *lt = hfi_block_left(st->key, epi);
+    r->end += size;
+    if (lt && hfi_block_hdr_ok(st->key, lt) && !hfi_block_used(lt)) {
+        grow_free(st, lt, hfi_block_size(lt) + size);
+    } else {
+        hfi_block_write(st->key, epi, size, false);
+        link_free(st, epi);
+    }
+    hfi_block_write_hdr(st->key, hfi_block_epilogue(r), 0, true);
+    tower_upkeep(st);
+    return true;
 }
 
 void *hfi_fit_malloc(void *state, size_t n) {
@@ -149,9 +172,9 @@ void *hfi_fit_memalign(void *state, size_t align, size_t n) {
     while (gap != 0 && gap < HFI_BLOCK_MIN) gap += align;
     if (gap != 0) {
         unlink_free(st, f);
-        hfi_block_write(b, gap, false);
+        hfi_block_write(st->key, b, gap, false);
         link_free(st, b);
-        hfi_block_write(b + gap, size - gap, false);
+        hfi_block_write(st->key, b + gap, size - gap, false);
         link_free(st, b + gap);
         f = hfi_block_node(b + gap);
     }
@@ -166,24 +189,25 @@ static uint8_t *live_block(const hfi_fit_state *st, const void *p, const hfi_reg
     if (rp) *rp = r;
     if (!r || (uintptr_t)p % HF_LAB_ALIGN != 0) return NULL;
     uint8_t *b = (uint8_t *)(uintptr_t)p - HFI_BLOCK_TAG;
-    if (b < hfi_block_first(r) || !hfi_block_hdr_ok(b) || !hfi_block_used(b)) return NULL;
+    if (b < hfi_block_first(r) || !hfi_block_hdr_ok(st->key, b) || !hfi_block_used(b)) return NULL;
     if (hfi_block_meta(b)) return NULL;
     size_t size = hfi_block_size(b);
     if (size < HFI_BLOCK_MIN || size > (size_t)(hfi_block_epilogue(r) - b)) return NULL;
-    return hfi_block_ftr_ok(b) ? b : NULL;
+    return hfi_block_ftr_ok(st->key, b) ? b : NULL;
 }
 
 /* The right neighbour of the live block b, vetted; NULL (after a report) when its tags are
  * broken. */
-static uint8_t *right_of(const hfi_region *r, uint8_t *b, const void *p) {
+static uint8_t *right_of(const hfi_fit_state *st, const hfi_region *r, uint8_t *b, const void *p) {
     uint8_t *rt = b + hfi_block_size(b);
-    if (!hfi_block_hdr_ok(rt)) goto bad;
+    if (!hfi_block_hdr_ok(st->key, rt)) goto bad;
     if (rt == hfi_block_epilogue(r)) {
         if (hfi_block_hdr(rt)->sf != 1u) goto bad;
         return rt;
     }
     size_t rs = hfi_block_size(rt);
-    if (rs < HFI_BLOCK_MIN || rs > (size_t)(hfi_block_epilogue(r) - rt) || !hfi_block_ftr_ok(rt))
+    if (rs < HFI_BLOCK_MIN || rs > (size_t)(hfi_block_epilogue(r) - rt) ||
+        !hfi_block_ftr_ok(st->key, rt))
         goto bad;
     return rt;
 bad:
@@ -191,28 +215,38 @@ bad:
     return NULL;
 }
 
+/* Why p is not a live block (lab.h's names); called only once live_block() said no. */
+static const char *bad_pointer(const hfi_fit_state *st, const void *p) {
+    const hfi_region *r = hfi_block_region_of(st->regions, p);
+    uint8_t *h = (uint8_t *)(uintptr_t)p - HFI_BLOCK_TAG;
+    if (!r || (uintptr_t)p % HF_LAB_ALIGN != 0 || h < hfi_block_first(r)) return "invalid free";
+    if (!hfi_block_hdr_ok(st->key, h)) return hfi_block_classify(st->key, r, h);
+    if (!hfi_block_used(h) || hfi_block_meta(h)) return "double free"; /* free, or a chunk's */
+    return "heap corruption"; /* a valid used header with a bad size or footer */
+}
+
+const char *hfi_fit_diagnose(const void *state, const void *p) {
+    const hfi_fit_state *st = (const hfi_fit_state *)state;
+    return live_block(st, p, NULL) ? NULL : bad_pointer(st, p);
+}
+
 static void free_block(hfi_fit_state *st, void *p) {
     const hfi_region *r;
     uint8_t *b = live_block(st, p, &r);
     if (!b) {
-        uint8_t *h = (uint8_t *)p - HFI_BLOCK_TAG;
-        if (!r || (uintptr_t)p % HF_LAB_ALIGN != 0 || h < hfi_block_first(r))
-            hfi_report_error("invalid free", p, 0);
-        else if (!hfi_block_hdr_ok(h))
-            hfi_report_error(hfi_block_classify(r, h), p, 0);
-        else if (!hfi_block_used(h))
-            hfi_report_error("double free", p, hfi_block_size(h));
-        else if (hfi_block_meta(h))
-            hfi_report_error("invalid free", p, 0);
-        else
-            hfi_report_error("heap corruption", p, hfi_block_size(h));
+        const uint8_t *h = (const uint8_t *)p - HFI_BLOCK_TAG;
+        size_t hs = r && (uintptr_t)p % HF_LAB_ALIGN == 0 && h >= hfi_block_first(r) &&
+                            hfi_block_hdr_ok(st->key, h)
+                        ? hfi_block_size(h)
+                        : 0;
+        hfi_report_error(bad_pointer(st, p), p, hs);
         return;
     }
     size_t size = hfi_block_size(b);
-    uint8_t *rt = right_of(r, b, p);
+    uint8_t *rt = right_of(st, r, b, p);
     if (!rt) return;
-    uint8_t *lt = hfi_block_left(b);
-    if (!lt || !hfi_block_hdr_ok(lt) || lt + hfi_block_size(lt) != b) {
+    uint8_t *lt = hfi_block_left(st->key, b);
+    if (!lt || !hfi_block_hdr_ok(st->key, lt) || lt + hfi_block_size(lt) != b) {
         hfi_report_error("heap corruption", p, size);
         return;
     }
@@ -224,11 +258,12 @@ static void free_block(hfi_fit_state *st, void *p) {
     uint8_t *m;
     if (lfree) {
         m = lt;
-        hfi_block_write_hdr(b, size, false); /* a stale header reads "free": later double free */
+        hfi_block_write_hdr(st->key, b, size,
+                            false); /* a stale header reads "free": later double free */
         grow_free(st, lt, hfi_block_size(lt) + size + rsize);
     } else {
         m = b;
-        hfi_block_write(b, size + rsize, false);
+        hfi_block_write(st->key, b, size + rsize, false);
         link_free(st, b);
     }
     if (rover_right) st->rover = hfi_block_node(m);
@@ -246,16 +281,16 @@ static void carve_chunk(hfi_fit_state *st, unsigned cls) {
     uint8_t *c = b + size - HFI_TCHUNK_BLOCK;
     if ((uint64_t)(uintptr_t)(c + HFI_TCHUNK_BLOCK) >> 52) return; /* records must fit ext */
     hfi_skiplist_remove(&st->by_size, f);
-    hfi_block_write(b, size - HFI_TCHUNK_BLOCK, false);
+    hfi_block_write(st->key, b, size - HFI_TCHUNK_BLOCK, false);
     hfi_skiplist_insert(&st->by_size, f);
     st->free_bytes -= HFI_TCHUNK_BLOCK;
-    hfi_block_write_flags(c, HFI_TCHUNK_BLOCK, 3);
+    hfi_block_write_flags(st->key, c, HFI_TCHUNK_BLOCK, 3);
     hfi_tower_add_chunk(st, c, cls);
 }
 
 /* Few free blocks: towers that now fit their (grown) blocks move home, so chunks can empty. This
- * may overwrite a stale header inside a merged block, turning a later "double free" of it into
- * an "invalid free" report. */
+ * may overwrite a stale header inside a merged block; a later free of that block still reads
+ * "double free", because the classifier finds its header inside a free block. */
 static void bring_towers_home(hfi_fit_state *st) {
     for (hfi_fnode *n = hfi_freelist_first(st); n; n = hfi_freelist_next(n)) {
         hfi_fnode **rec = hfi_node_ext(n);
@@ -278,7 +313,7 @@ static void tower_upkeep(hfi_fit_state *st) {
             hfi_tchunk *c = st->tw_empty[k];
             if (!c || (!c->next && st->free_blocks >= HFI_TOWER_MIN_FREE)) continue;
             uint8_t *b = hfi_tower_drop_chunk(st, c);
-            hfi_block_write(b, HFI_TCHUNK_BLOCK, true);
+            hfi_block_write(st->key, b, HFI_TCHUNK_BLOCK, true);
             st->used_blocks++;
             free_block(st, b + HFI_BLOCK_TAG);
             again = true;
@@ -303,13 +338,23 @@ size_t hfi_fit_usable_size(const void *state, const void *p) {
     return b ? hfi_block_size(b) - HFI_BLOCK_OVERHEAD : 0;
 }
 
+bool hfi_fit_at_end(const void *state, const void *p) {
+    const hfi_fit_state *st = (const hfi_fit_state *)state;
+    const hfi_region *r;
+    uint8_t *b = live_block(st, p, &r);
+    if (!b) return false;
+    uint8_t *rt = b + hfi_block_size(b), *epi = hfi_block_epilogue(r);
+    if (rt == epi) return true;
+    return hfi_block_hdr_ok(st->key, rt) && !hfi_block_used(rt) && rt + hfi_block_size(rt) == epi;
+}
+
 static bool resize_block(hfi_fit_state *st, void *p, size_t n) {
     const hfi_region *r;
     uint8_t *b = live_block(st, p, &r);
     size_t need = need_for(n);
     if (!b || !need) return false;
     size_t size = hfi_block_size(b);
-    uint8_t *rt = right_of(r, b, p);
+    uint8_t *rt = right_of(st, r, b, p);
     if (!rt) return false;
     bool rfree = !hfi_block_used(rt);
     size_t rsize = rfree ? hfi_block_size(rt) : 0;
@@ -318,8 +363,8 @@ static bool resize_block(hfi_fit_state *st, void *p, size_t n) {
         if (extra < st->split_min && !(rfree && extra > 0)) return true; /* fits as it is */
         bool rover_right = rfree && st->rover == hfi_block_node(rt);
         if (rfree) unlink_free(st, hfi_block_node(rt));
-        hfi_block_write(b, need, true);
-        hfi_block_write(b + need, extra + rsize, false);
+        hfi_block_write(st->key, b, need, true);
+        hfi_block_write(st->key, b + need, extra + rsize, false);
         link_free(st, b + need);
         if (rover_right) st->rover = hfi_block_node(b + need);
         return true;
@@ -329,12 +374,12 @@ static bool resize_block(hfi_fit_state *st, void *p, size_t n) {
     unlink_free(st, hfi_block_node(rt));
     size_t total = size + rsize;
     if (total - need >= st->split_min) {
-        hfi_block_write(b, need, true);
-        hfi_block_write(b + need, total - need, false);
+        hfi_block_write(st->key, b, need, true);
+        hfi_block_write(st->key, b + need, total - need, false);
         link_free(st, b + need);
         if (rover_right) st->rover = hfi_block_node(b + need);
     } else {
-        hfi_block_write(b, total, true);
+        hfi_block_write(st->key, b, total, true);
     }
     return true;
 }
@@ -354,7 +399,7 @@ static bool vet_node(const void *ctx, const hfi_fnode *n) {
     const hfi_region *r = hfi_block_region_of(st->regions, n);
     if (!r || (uintptr_t)n % HF_LAB_ALIGN != 0) return false;
     uint8_t *b = hfi_node_block(n);
-    if (b < hfi_block_first(r) || !hfi_block_hdr_ok(b) || hfi_block_used(b)) return false;
+    if (b < hfi_block_first(r) || !hfi_block_hdr_ok(st->key, b) || hfi_block_used(b)) return false;
     size_t size = hfi_block_size(b);
     if (size < HFI_BLOCK_MIN || size > (size_t)(hfi_block_epilogue(r) - b)) return false;
     if (n->h[0] < 1 || n->h[1] < 1) return false;
@@ -404,7 +449,7 @@ const char *hfi_fit_check(const void *state) {
     if (why) return why;
     scan_ctx c = {.cursor = hfi_freelist_first(st)};
     for (const hfi_region *r = st->regions; r; r = r->next) {
-        why = hfi_block_region_scan(r, scan_visit, &c);
+        why = hfi_block_region_scan(st->key, r, scan_visit, &c);
         if (why) return why;
         if (c.why) return c.why;
     }

@@ -17,11 +17,11 @@ struct hfi_fit_state;
  * 128 and 256 bytes). Records are carved from chunks: used blocks of HFI_TCHUNK_BLOCK bytes
  * tagged as metadata (block.h: size | 3) taken from the tail of a free block, with a 32-byte
  * header and records of one class. walk(), stats() and the used-block count skip chunks; free()
- * calls a pointer into one an invalid free. Records are lent only while the heap holds at least
- * HFI_TOWER_MIN_FREE free blocks (below that every operation is O(1) anyway); a node that finds
- * no record keeps capped in-block heights and asks for a chunk, which the engine carves after
- * the operation. An empty chunk goes back to the free space when another empty chunk of its
- * class exists, or when free blocks drop below the threshold. */
+ * calls a pointer into one a double free (only a freed block's memory can have become one). Records
+ * are lent only while the heap holds at least HFI_TOWER_MIN_FREE free blocks (below that every
+ * operation is O(1) anyway); a node that finds no record keeps capped in-block heights and asks for
+ * a chunk, which the engine carves after the operation. An empty chunk goes back to the free space
+ * when another empty chunk of its class exists, or when free blocks drop below the threshold. */
 #define HFI_TOWER_CLASSES  4
 #define HFI_TOWER_MIN_FREE 64
 #define HFI_TCHUNK_PAYLOAD 2048
@@ -44,6 +44,7 @@ typedef struct hfi_fit_state {
     hfi_fnode *rover; /* next-fit: the free block after the last allocation (NULL: first) */
     hfi_fit_choose_fn choose;
     uint64_t rng;     /* xorshift state for tower heights */
+    uint64_t key;     /* the arena's secret: keys every tag's check word (block.h) */
     size_t split_min; /* max(cfg->min_split, HFI_BLOCK_MIN) */
     size_t free_blocks, free_bytes, used_blocks;
     hfi_fnode **tw_free[HFI_TOWER_CLASSES]; /* free records: [chunk, next, prev] */
@@ -90,9 +91,12 @@ const char *hfi_tower_check(const hfi_fit_state *st, size_t chunks);
 void hfi_fit_init(void *state, const hf_lab_config *cfg, hfi_fit_choose_fn choose);
 size_t hfi_fit_region_need(const void *state, size_t n);
 void hfi_fit_add_region(void *state, void *start, size_t size);
+bool hfi_fit_extend(void *state, void *end, size_t size);
+bool hfi_fit_at_end(const void *state, const void *p);
 void *hfi_fit_malloc(void *state, size_t n);
 void *hfi_fit_memalign(void *state, size_t align, size_t n);
 void hfi_fit_free(void *state, void *p);
+const char *hfi_fit_diagnose(const void *state, const void *p);
 size_t hfi_fit_usable_size(const void *state, const void *p);
 bool hfi_fit_resize(void *state, void *p, size_t n);
 const char *hfi_fit_check(const void *state);
@@ -104,7 +108,8 @@ void hfi_fit_stats(const void *state, hf_lab_policy_stats *out);
     {                                                                                              \
         .name = policy_name, .state_size = HFI_FIT_STATE_SIZE, .init = init_fn,                    \
         .region_need = hfi_fit_region_need, .add_region = hfi_fit_add_region,                      \
-        .malloc = hfi_fit_malloc, .memalign = hfi_fit_memalign, .free = hfi_fit_free,              \
+        .extend = hfi_fit_extend, .at_end = hfi_fit_at_end, .malloc = hfi_fit_malloc,              \
+        .memalign = hfi_fit_memalign, .free = hfi_fit_free, .diagnose = hfi_fit_diagnose,          \
         .usable_size = hfi_fit_usable_size, .resize = hfi_fit_resize, .check = hfi_fit_check,      \
         .walk = hfi_fit_walk, .stats = hfi_fit_stats,                                              \
     }

@@ -9,7 +9,13 @@
  *
  * Every block a policy returns is 16-byte aligned. Freeing a pointer the policy did not hand
  * out, or one it already took back, must never corrupt the policy: it reports through
- * hfi_report_error ("double free", "invalid free", "heap corruption") and returns. */
+ * hfi_report_error and returns, having written nothing. Every block tag carries a check word
+ * that mixes its size, flags and address with the arena's secret (cfg.secret), so a forged or
+ * overwritten tag is noticed before it is trusted. The names of the errors are fixed:
+ *   "double free"     the pointer lies in memory the policy owns again: a free block (the block
+ *                     was freed, perhaps merged since), or the policy's own metadata;
+ *   "invalid free"    outside the regions, misaligned, or inside a live block but not its start;
+ *   "heap corruption" a tag at a block boundary is broken (an overflow wrote over it). */
 #ifndef HF_LAB_H
 #define HF_LAB_H
 
@@ -19,6 +25,14 @@
 
 #define HF_LAB_ALIGN 16
 
+/* Fresh memory (never given to a policy before) is zero. When a policy hands out a block carved
+ * from fresh memory, the only bytes of its payload it may have written are the free-list node it
+ * kept at the block's start (at most HF_LAB_FRESH_HEAD bytes: fits' node with two full skip-list
+ * towers is 16 + 32 * 8) and its last HF_LAB_FRESH_TAIL bytes (TLSF's pointer back from the
+ * next block); calloc clears just those (arena.c). Every policy must keep to this. */
+#define HF_LAB_FRESH_HEAD 288
+#define HF_LAB_FRESH_TAIL 16
+
 /* Arena configuration (the public hf_arena_config in heapforge.h has the same fields). */
 typedef struct hf_lab_config {
     size_t initial_size;      /* bytes of the first region (0: policy default) */
@@ -26,6 +40,7 @@ typedef struct hf_lab_config {
     size_t min_split;         /* a split leaves a free tail only if it is at least this big */
     unsigned buddy_max_order; /* buddy: largest block is 2^order bytes */
     uint64_t seed;            /* seeds the policy's pseudo-random choices (skip-list heights) */
+    uint64_t secret;          /* keys the tags' check words: random per arena, never reused */
 } hf_lab_config;
 
 /* One block, as walk() reports it. */
@@ -58,11 +73,22 @@ typedef struct hf_lab_policy {
      * overlap; a region may directly follow the previous one (sbrk backing), which a policy
      * may use to merge, or ignore. */
     void (*add_region)(void *state, void *start, size_t size);
+    /* More memory right after a region: [end, end + size) where end is the end of memory given
+     * earlier (add_region or extend); size a multiple of 16. The policy grows that region in
+     * place (its last block, if free, absorbs the piece) and returns true, or returns false
+     * and the arena passes the piece to add_region. NULL: never (regions are given whole). */
+    bool (*extend)(void *state, void *end, size_t size);
+    /* The live block at p has nothing but free space between it and the end of its region, so
+     * extend() followed by resize() can grow it in place. NULL: never. */
+    bool (*at_end)(const void *state, const void *p);
     /* A block of at least n bytes, or NULL when no region has room (the arena then grows). */
     void *(*malloc)(void *state, size_t n);
     /* A block of at least n bytes aligned to align (a power of two > 16), or NULL. */
     void *(*memalign)(void *state, size_t align, size_t n);
     void (*free)(void *state, void *p);
+    /* NULL when p is a live block; else the error free(p) reports (the names above). Reads
+     * only, never trusts an unchecked tag. */
+    const char *(*diagnose)(const void *state, const void *p);
     /* Bytes writable at p (p from malloc/memalign and live), 0 if p is not a live block. */
     size_t (*usable_size)(const void *state, const void *p);
     /* Resize the live block at p in place (grow into a free neighbour, or shrink and free the
@@ -75,6 +101,17 @@ typedef struct hf_lab_policy {
     void (*walk)(const void *state, hf_lab_visit_fn fn, void *arg);
     void (*stats)(const void *state, hf_lab_policy_stats *out);
 } hf_lab_policy;
+
+/* ---- block.c: naming a bad pointer ------------------------------------------------------
+ * A policy whose blocks tile a region calls this when the tag before p does not check out: it
+ * walks the blocks of [first, end) (tag() gives a block's size, 0 for a broken tag, and whether
+ * it is in use) and names the error by where hdr (p's would-be header) falls: at a block start
+ * with a broken tag or past a broken tag "heap corruption", inside a free block or the policy's
+ * metadata "double free" (only a freed block's pointer leads there: its tag was merged away or
+ * overwritten by list links), inside a live block "invalid free". Cold; O(blocks). */
+typedef size_t (*hfi_lab_tag_fn)(const void *ctx, const uint8_t *b, bool *used);
+const char *hfi_lab_classify(const uint8_t *first, const uint8_t *end, const void *hdr,
+                             hfi_lab_tag_fn tag, const void *ctx);
 
 /* The policies, one file each. */
 extern const hf_lab_policy hfi_policy_first_fit;

@@ -1,6 +1,6 @@
 /* lab/policy.c -- the lab's policies by name and number, the process-wide arena of each policy
  * (hf_arena_default, the hf_malloc_<policy> entry points), HEAPFORGE_POLICY (a lab policy serving
- * every malloc of the process), and the fork handlers that hold those arenas' locks. */
+ * every malloc of the process), and the fork handlers that hold every arena's lock. */
 #include "internal/internal.h"
 #include "lab/lab.h"
 
@@ -118,28 +118,22 @@ HF_API void *hf_malloc_tlsf(size_t n) {
     return default_malloc(HF_POLICY_TLSF, n);
 }
 
-/* fork: the arenas' locks are taken around fork() like the allocator's own. */
-static hf_arena *fork_arenas(unsigned i) {
-    return i < HF_POLICY_COUNT ? atomic_load_explicit(&defaults[i], memory_order_acquire) : NULL;
-}
-
+/* fork: every arena's lock (the process-wide ones and the program's own, arena.c's registry)
+ * is taken around fork() like the allocator's own, then the break's. */
 void hfi_lab_fork_prepare(void) {
-    hfi_lock(&defaults_lock);
-    for (unsigned i = 0; i < HF_POLICY_COUNT; i++)
-        if (fork_arenas(i)) hfi_lab_arena_fork(fork_arenas(i), 0);
+    hfi_lock(&defaults_lock); /* hf_arena_default creates under it: taken before the registry */
+    hfi_lab_arenas_fork(0);
     hfi_lab_sbrk_fork(0); /* after the arenas' locks, as in growth */
 }
 
 void hfi_lab_fork_parent(void) {
     hfi_lab_sbrk_fork(1);
-    for (unsigned i = HF_POLICY_COUNT; i-- > 0;)
-        if (fork_arenas(i)) hfi_lab_arena_fork(fork_arenas(i), 1);
+    hfi_lab_arenas_fork(1);
     hfi_unlock(&defaults_lock);
 }
 
 void hfi_lab_fork_child(void) {
-    for (unsigned i = 0; i < HF_POLICY_COUNT; i++)
-        if (fork_arenas(i)) hfi_lab_arena_fork(fork_arenas(i), 2);
+    hfi_lab_arenas_fork(2);
     hfi_lock_init(&defaults_lock);
     hfi_lab_sbrk_fork(2);
 }

@@ -16,6 +16,7 @@
  * [sentinel header 16 B, size 0, used]. Regions are kept in an address-ordered list threaded
  * through their records. */
 #include "lab/lab.h"
+#include "lab/block.h"
 #include "internal/internal.h"
 
 #define SF_HDR      16
@@ -31,7 +32,7 @@
 
 typedef struct sf_block {
     size_t word;                  /* size | SF_USED */
-    size_t check;                 /* address ^ word ^ secret */
+    size_t check;                 /* hfi_tag_check(secret, word, address, SF_MAGIC) */
     struct sf_block *next, *prev; /* free blocks only */
 } sf_block;
 
@@ -60,7 +61,7 @@ static bool sf_used(const sf_block *b) {
     return (b->word & SF_USED) != 0;
 }
 static bool sf_hdr_ok(const sf_state *st, const sf_block *b) {
-    return b->check == ((uintptr_t)b ^ b->word ^ st->secret);
+    return b->check == hfi_tag_check(st->secret, b->word, b, SF_MAGIC);
 }
 static sf_block *sf_at(const void *p, size_t off) {
     return (sf_block *)((uint8_t *)p + off);
@@ -70,7 +71,7 @@ static size_t *sf_footer(const sf_block *b, size_t size) {
 }
 static void sf_set(const sf_state *st, sf_block *b, size_t size, bool used) {
     b->word = size | (used ? SF_USED : 0);
-    b->check = (uintptr_t)b ^ b->word ^ st->secret;
+    b->check = hfi_tag_check(st->secret, b->word, b, SF_MAGIC);
     if (size != 0) *sf_footer(b, size) = b->word;
 }
 static uint8_t *sf_first(const sf_region *r) {
@@ -152,6 +153,13 @@ static void *sf_place(sf_state *st, sf_block *b, size_t s, size_t need) {
     return (uint8_t *)b + SF_HDR;
 }
 
+static size_t sf_tag(const void *ctx, const uint8_t *a, bool *used) {
+    const sf_block *b = (const sf_block *)a;
+    if (!sf_hdr_ok(ctx, b) || sf_size(b) < SF_MIN) return 0;
+    *used = sf_used(b);
+    return sf_size(b);
+}
+
 /* The live block whose payload is p, or NULL with *err set to what is wrong. */
 static sf_block *sf_lookup(const sf_state *st, const void *p, const char **err) {
     *err = "invalid free";
@@ -159,7 +167,10 @@ static sf_block *sf_lookup(const sf_state *st, const void *p, const char **err) 
     const sf_region *r = sf_region_of(st, (const uint8_t *)p - SF_HDR);
     if (!r) return NULL;
     sf_block *b = (sf_block *)((uint8_t *)p - SF_HDR);
-    if (!sf_hdr_ok(st, b)) return NULL;
+    if (!sf_hdr_ok(st, b)) {
+        *err = hfi_lab_classify(sf_first(r), sf_end(r), b, sf_tag, st);
+        return NULL;
+    }
     size_t s = sf_size(b);
     *err = "heap corruption";
     if (s < SF_MIN || s > (size_t)(sf_end(r) - (uint8_t *)b)) return NULL;
@@ -171,12 +182,18 @@ static sf_block *sf_lookup(const sf_state *st, const void *p, const char **err) 
     return b;
 }
 
+static const char *sf_diagnose(const void *state, const void *p) {
+    const char *err;
+    sf_lookup(state, p, &err);
+    return err;
+}
+
 static void sf_init(void *state, const hf_lab_config *cfg) {
     sf_state *st = state;
     __builtin_memset(st, 0, sizeof *st);
     size_t ms = (cfg->min_split + 15) & ~(size_t)15;
     st->min_split = ms < SF_MIN ? SF_MIN : ms;
-    st->secret = SF_MAGIC ^ (size_t)(cfg->seed * 0x9E3779B97F4A7C15ULL);
+    st->secret = cfg->secret;
 }
 
 static size_t sf_region_need(const void *state, size_t n) {
@@ -203,6 +220,38 @@ static void sf_add_region(void *state, void *start, size_t size) {
     sf_block *b = (sf_block *)sf_first(r);
     sf_set(st, b, size - SF_RREC - SF_SENT, false);
     sf_insert(st, b);
+}
+
+/* The region ending at end grows: the sentinel moves up, the piece joins a free last block. */
+static bool sf_extend(void *state, void *end, size_t size) {
+    sf_state *st = state;
+    sf_region *r = st->regions;
+    while (r && (uint8_t *)r + r->size != (uint8_t *)end) r = r->next;
+    if (!r || size < SF_MIN || (size & 15)) return false;
+    sf_block *b = (sf_block *)sf_end(r);
+    size_t s = size, lw = *(size_t *)((uint8_t *)b - sizeof(size_t));
+    if (!(lw & SF_USED)) {
+        sf_block *left = (sf_block *)((uint8_t *)b - (lw & ~(size_t)15));
+        sf_remove(st, left);
+        s += sf_size(left);
+        b = left;
+    }
+    r->size += size;
+    sf_set(st, (sf_block *)sf_end(r), 0, true);
+    sf_set(st, b, s, false);
+    sf_insert(st, b);
+    return true;
+}
+
+static bool sf_at_end(const void *state, const void *p) {
+    const sf_state *st = state;
+    const char *err;
+    const sf_block *b = sf_lookup(st, p, &err);
+    if (!b) return false;
+    const sf_region *r = sf_region_of(st, b);
+    const sf_block *rt = sf_at(b, sf_size(b));
+    if ((const uint8_t *)rt == sf_end(r)) return true;
+    return sf_hdr_ok(st, rt) && !sf_used(rt) && (const uint8_t *)rt + sf_size(rt) == sf_end(r);
 }
 
 static void *sf_malloc(void *state, size_t n) {
@@ -245,7 +294,14 @@ static void sf_free(void *state, void *p) {
     sf_block *right = sf_at(b, s);
     size_t lw = *(size_t *)((uint8_t *)b - sizeof(size_t));
     sf_block *left = NULL;
-    if (!sf_hdr_ok(st, right)) {
+    /* Both neighbours' tags are checked before anything is written: the right one's header
+     * (and its footer when it is free, as it is about to merge), the left one's footer against
+     * its header. */
+    if (!sf_hdr_ok(st, right) ||
+        (!sf_used(right) &&
+         (sf_size(right) < SF_MIN ||
+          sf_size(right) > (size_t)(sf_end(sf_region_of(st, b)) - (uint8_t *)right) ||
+          *sf_footer(right, sf_size(right)) != right->word))) {
         hfi_report_error("heap corruption", p, s);
         return;
     }
@@ -396,9 +452,12 @@ const hf_lab_policy hfi_policy_segregated = {
     .init = sf_init,
     .region_need = sf_region_need,
     .add_region = sf_add_region,
+    .extend = sf_extend,
+    .at_end = sf_at_end,
     .malloc = sf_malloc,
     .memalign = sf_memalign,
     .free = sf_free,
+    .diagnose = sf_diagnose,
     .usable_size = sf_usable_size,
     .resize = sf_resize,
     .check = sf_check,

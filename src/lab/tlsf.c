@@ -16,6 +16,7 @@
  *
  * Region layout: [region record 32 B] [blocks...] [sentinel header 16 B, size 0, used]. */
 #include "lab/lab.h"
+#include "lab/block.h"
 #include "lab/tlsf.h"
 #include "internal/internal.h"
 
@@ -34,7 +35,7 @@
 
 typedef struct tl_block {
     size_t word;                  /* size | TL_FREE | TL_PFREE */
-    size_t check;                 /* address ^ word ^ secret */
+    size_t check;                 /* hfi_tag_check(secret, word, address, TL_MAGIC) */
     struct tl_block *next, *prev; /* free blocks only */
 } tl_block;
 
@@ -78,7 +79,7 @@ static size_t tl_pfree(const tl_block *b) {
     return b->word & TL_PFREE;
 }
 static bool tl_hdr_ok(const tl_state *st, const tl_block *b) {
-    return b->check == ((uintptr_t)b ^ b->word ^ st->secret);
+    return b->check == hfi_tag_check(st->secret, b->word, b, TL_MAGIC);
 }
 static tl_block *tl_at(const void *p, size_t off) {
     return (tl_block *)((uint8_t *)p + off);
@@ -88,7 +89,7 @@ static tl_block **tl_prev_slot(const tl_block *b) {
 }
 static void tl_set(const tl_state *st, tl_block *b, size_t size, size_t flags) {
     b->word = size | flags;
-    b->check = (uintptr_t)b ^ b->word ^ st->secret;
+    b->check = hfi_tag_check(st->secret, b->word, b, TL_MAGIC);
 }
 static void tl_set_flags(const tl_state *st, tl_block *b, size_t flags) {
     tl_set(st, b, tl_size(b), flags);
@@ -180,14 +181,26 @@ static void *tl_place(tl_state *st, tl_block *b, size_t s, size_t need, size_t p
     return (uint8_t *)b + TL_HDR;
 }
 
-/* The live block whose payload is p, or NULL with *err set. */
+static size_t tl_tag(const void *ctx, const uint8_t *a, bool *used) {
+    const tl_block *b = (const tl_block *)a;
+    if (!tl_hdr_ok(ctx, b) || tl_size(b) < TL_MIN) return 0;
+    *used = !tl_free_bit(b);
+    return tl_size(b);
+}
+
+/* The live block whose payload is p, or NULL with *err set. Its physical neighbours are vetted
+ * too, as free() merges with them: the successor's header, and the predecessor (when free)
+ * through the pointer in its last word, which must lead to a valid free header ending at b. */
 static tl_block *tl_lookup(const tl_state *st, const void *p, const char **err) {
     *err = "invalid free";
     if (!p || ((uintptr_t)p & 15)) return NULL;
     const tl_region *r = tl_region_of(st, (const uint8_t *)p - TL_HDR);
     if (!r) return NULL;
     tl_block *b = (tl_block *)((uint8_t *)p - TL_HDR);
-    if (!tl_hdr_ok(st, b)) return NULL;
+    if (!tl_hdr_ok(st, b)) {
+        *err = hfi_lab_classify(tl_first(r), tl_end(r), b, tl_tag, st);
+        return NULL;
+    }
     size_t s = tl_size(b);
     *err = "heap corruption";
     if (s < TL_MIN || s > (size_t)(tl_end(r) - (uint8_t *)b)) return NULL;
@@ -206,12 +219,18 @@ static tl_block *tl_lookup(const tl_state *st, const void *p, const char **err) 
     return b;
 }
 
+static const char *tl_diagnose(const void *state, const void *p) {
+    const char *err;
+    tl_lookup(state, p, &err);
+    return err;
+}
+
 static void tl_init(void *state, const hf_lab_config *cfg) {
     tl_state *st = state;
     __builtin_memset(st, 0, sizeof *st);
     size_t ms = (cfg->min_split + 15) & ~(size_t)15;
     st->min_split = ms < TL_MIN ? TL_MIN : ms;
-    st->secret = TL_MAGIC ^ (size_t)(cfg->seed * 0x9E3779B97F4A7C15ULL);
+    st->secret = cfg->secret;
 }
 
 static size_t tl_region_need(const void *state, size_t n) {
@@ -246,6 +265,39 @@ static void tl_add_region(void *state, void *start, size_t size) {
     tl_set(st, b, size - TL_RREC - TL_SENT, TL_FREE);
     tl_link_next(st, b);
     tl_insert(st, b);
+}
+
+/* The region ending at end grows: the sentinel moves up, the piece joins a free last block. */
+static bool tl_extend(void *state, void *end, size_t size) {
+    tl_state *st = state;
+    tl_region *r = st->regions;
+    while (r && (uint8_t *)r + r->size != (uint8_t *)end) r = r->next;
+    if (!r || size < TL_MIN || (size & 15) || r->size + size > TL_MAX_BLK) return false;
+    tl_block *b = (tl_block *)tl_end(r);
+    size_t s = size;
+    if (tl_pfree(b)) {
+        tl_block *left = *tl_prev_slot(b);
+        tl_remove(st, left);
+        s += tl_size(left);
+        b = left;
+    }
+    r->size += size;
+    tl_set(st, (tl_block *)tl_end(r), 0, 0);
+    tl_set(st, b, s, TL_FREE);
+    tl_link_next(st, b);
+    tl_insert(st, b);
+    return true;
+}
+
+static bool tl_at_end(const void *state, const void *p) {
+    const tl_state *st = state;
+    const char *err;
+    const tl_block *b = tl_lookup(st, p, &err);
+    if (!b) return false;
+    const tl_region *r = tl_region_of(st, b);
+    const tl_block *rt = tl_at(b, tl_size(b));
+    if ((const uint8_t *)rt == tl_end(r)) return true;
+    return tl_free_bit(rt) && (const uint8_t *)rt + tl_size(rt) == tl_end(r);
 }
 
 static void *tl_malloc(void *state, size_t n) {
@@ -433,9 +485,12 @@ const hf_lab_policy hfi_policy_tlsf = {
     .init = tl_init,
     .region_need = tl_region_need,
     .add_region = tl_add_region,
+    .extend = tl_extend,
+    .at_end = tl_at_end,
     .malloc = tl_malloc,
     .memalign = tl_memalign,
     .free = tl_free,
+    .diagnose = tl_diagnose,
     .usable_size = tl_usable_size,
     .resize = tl_resize,
     .check = tl_check,

@@ -113,7 +113,7 @@ static bool chunk_ok(const hfi_fit_state *st, const hfi_tchunk *c) {
     const uint8_t *b = (const uint8_t *)c - HFI_BLOCK_TAG;
     const hfi_region *r = hfi_block_region_of(st->regions, b);
     if (!r || (uintptr_t)c % HF_LAB_ALIGN != 0 || b < hfi_block_first(r)) return false;
-    if ((size_t)(hfi_block_epilogue(r) - b) < HFI_TCHUNK_BLOCK || !hfi_block_hdr_ok(b))
+    if ((size_t)(hfi_block_epilogue(r) - b) < HFI_TCHUNK_BLOCK || !hfi_block_hdr_ok(st->key, b))
         return false;
     if (!hfi_block_meta(b) || hfi_block_size(b) != HFI_TCHUNK_BLOCK) return false;
     return c->cls < HFI_TOWER_CLASSES &&

@@ -374,7 +374,7 @@ static void test_skiplist(void) {
     uint8_t *b = arena_buf[0];
     for (int i = 0; i < K; i++) { /* sizes repeat often, to exercise the address tie-break */
         size_t size = 64 + 16 * test_rand_range(&rng, 0, 12);
-        hfi_block_write(b, size, false);
+        hfi_block_write(0, b, size, false);
         hfi_fnode *n = hfi_block_node(b);
         unsigned cap = hfi_node_capacity(size), ha = hfi_skiplist_height(&hr);
         unsigned hs = hfi_skiplist_height(&hr);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "lab_util.h"
@@ -329,6 +330,56 @@ static void test_foreign_break(hf_policy pol) {
     passed++;
 }
 
+/* A page mapped right above the break: the break cannot grow, so the arena falls back to mapped
+ * regions -- at creation, and when an arena that started on the break grows. Blocks stay
+ * usable, the page map finds them, and destroy gives back both kinds. */
+static void *block_break(void) {
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), at = (brk_now() + pg - 1) & ~(pg - 1);
+    void *m = mmap((void *)(at + pg), pg, PROT_READ,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    CHECK(m == (void *)(at + pg));
+    CHECK(sbrk((intptr_t)(2 * pg)) == (void *)-1); /* really blocked */
+    return m;
+}
+
+static void fill_and_check(hf_arena *a, unsigned count, const char *when) {
+    static unsigned char *p[512];
+    CHECK_LE(count, 512);
+    for (unsigned i = 0; i < count; i++) {
+        p[i] = hf_arena_malloc(a, 3000 + i);
+        CHECK(p[i] != NULL);
+        CHECK(hf_owns(p[i]));
+        memset(p[i], (int)i, 3000 + i);
+    }
+    check_arena(a, when);
+    for (unsigned i = 0; i < count; i++) {
+        CHECK(p[i][2999 + i] == (unsigned char)i);
+        if (i % 2) LIBC_FREE(p[i]);
+    }
+    check_arena(a, when);
+}
+
+static void test_break_blocked(hf_policy pol) {
+    uintptr_t b0 = brk_now();
+    void *m = block_break();
+    hf_arena *a = sbrk_arena(pol, 64 << 10, 64 << 10, 0); /* created on a mapping */
+    CHECK_EQ(brk_now(), b0);
+    fill_and_check(a, 200, "allocation with the break blocked");
+    hf_arena_destroy(a);
+    CHECK(munmap(m, (size_t)sysconf(_SC_PAGESIZE)) == 0);
+
+    a = sbrk_arena(pol, 64 << 10, 64 << 10, 0); /* on the break, then blocked */
+    uintptr_t b1 = brk_now();
+    CHECK(b1 > b0);
+    m = block_break();
+    fill_and_check(a, 400, "growth with the break blocked");
+    CHECK_EQ(brk_now(), b1);
+    hf_arena_destroy(a);
+    CHECK_EQ(brk_now(), b0); /* the break region went back; the mappings were unmapped */
+    CHECK(munmap(m, (size_t)sysconf(_SC_PAGESIZE)) == 0);
+    passed++;
+}
+
 int main(void) {
     test_config();
     for (unsigned i = 0; i < NPOL; i++) {
@@ -337,6 +388,7 @@ int main(void) {
         test_random(lab_policies[i]);
         test_calloc_reuse(lab_policies[i]);
         test_foreign_break(lab_policies[i]);
+        test_break_blocked(lab_policies[i]);
     }
     printf("lab_sbrk: %d passed, 0 failed\n", passed);
     return 0;
