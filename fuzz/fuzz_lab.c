@@ -98,7 +98,7 @@ static void do_realloc(fuzz_input *in, int i) {
         return;
     }
     size_t keep = old.req < n ? old.req : n;
-    size_t bad = fuzz_verify(q, keep, old.id);
+    size_t bad = fuzz_verify(q, old.usable, keep, old.id);
     FUZZ_CHECK(bad == (size_t)-1, "%s: realloc %p -> %p (%zu -> %zu) lost byte %zu",
                hf_policy_name(policy), (void *)old.p, q, old.req, n, bad);
     memset(b, 0, sizeof *b);

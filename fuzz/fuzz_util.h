@@ -68,28 +68,69 @@ static inline uint64_t fuzz_word(uint64_t id, size_t w) {
     uint64_t x = (id + 1) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)w * 0xBF58476D1CE4E5B9ULL;
     return x ^ (x >> 29);
 }
-static inline void fuzz_fill(void *p, size_t n, uint64_t id) {
-    uint8_t *b = p;
-    size_t w = 0;
-    for (; (w + 1) * 8 <= n; w++) {
-        uint64_t v = fuzz_word(id, w);
-        __builtin_memcpy(b + w * 8, &v, 8);
+
+/* Which bytes of a block of `usable` bytes carry the pattern: all of them up to 64 KiB; in a
+ * bigger block the first and last 16 KiB and the first 64 bytes of every 4 KiB page between
+ * (every page is still written and checked, at a fraction of the cost of multi-MiB fills). */
+#define FUZZ_FULL  (64 * FUZZ_KIB)
+#define FUZZ_EDGE  (16 * FUZZ_KIB)
+#define FUZZ_PAGE  ((size_t)4096)
+#define FUZZ_PROBE ((size_t)64)
+
+/* Calls f(p, from, to, id) on each patterned range of [0, limit) of a block of `usable` bytes;
+ * stops and returns the first non-(size_t)-1 result. */
+typedef size_t (*fuzz_range_fn)(uint8_t *p, size_t from, size_t to, uint64_t id);
+static inline size_t fuzz_ranges(uint8_t *p, size_t usable, size_t limit, uint64_t id,
+                                 fuzz_range_fn f) {
+    size_t r;
+#define FUZZ_RANGE(a, b)                                                                           \
+    do {                                                                                           \
+        size_t a_ = (a), b_ = (b) < limit ? (b) : limit;                                           \
+        if (a_ < b_ && (r = f(p, a_, b_, id)) != (size_t)-1) return r;                             \
+    } while (0)
+    if (usable <= FUZZ_FULL) {
+        FUZZ_RANGE(0, usable);
+        return (size_t)-1;
     }
-    uint64_t v = fuzz_word(id, w);
-    __builtin_memcpy(b + w * 8, &v, n - w * 8);
+    FUZZ_RANGE(0, FUZZ_EDGE);
+    for (size_t o = FUZZ_EDGE; o < usable - FUZZ_EDGE; o += FUZZ_PAGE)
+        FUZZ_RANGE(o, o + FUZZ_PROBE);
+    FUZZ_RANGE(usable - FUZZ_EDGE, usable);
+#undef FUZZ_RANGE
+    return (size_t)-1;
 }
-/* Offset of the first byte of p[0..n) that differs from the pattern, or (size_t)-1. */
-static inline size_t fuzz_verify(const void *p, size_t n, uint64_t id) {
-    const uint8_t *b = p;
-    for (size_t w = 0; w * 8 < n; w++) {
-        uint64_t v = fuzz_word(id, w);
-        const uint8_t *e = (const uint8_t *)&v;
-        size_t m = n - w * 8 < 8 ? n - w * 8 : 8;
-        if (__builtin_memcmp(b + w * 8, e, m) != 0)
-            for (size_t i = 0; i < m; i++)
-                if (b[w * 8 + i] != e[i]) return w * 8 + i;
+
+/* Ranges start and end on multiples of 8 except possibly at `usable` or `limit`. */
+static inline size_t fuzz_fill_range(uint8_t *b, size_t from, size_t to, uint64_t id) {
+    for (size_t o = from & ~(size_t)7; o < to; o += 8) {
+        uint64_t v = fuzz_word(id, o / 8);
+        size_t lo = o < from ? from - o : 0, hi = to - o < 8 ? to - o : 8;
+        __builtin_memcpy(b + o + lo, (const uint8_t *)&v + lo, hi - lo);
     }
     return (size_t)-1;
+}
+static inline size_t fuzz_verify_range(uint8_t *b, size_t from, size_t to, uint64_t id) {
+    for (size_t o = from & ~(size_t)7; o < to; o += 8) {
+        uint64_t v = fuzz_word(id, o / 8);
+        const uint8_t *e = (const uint8_t *)&v;
+        size_t lo = o < from ? from - o : 0, hi = to - o < 8 ? to - o : 8;
+        if (hi - lo == 8) {
+            uint64_t got;
+            __builtin_memcpy(&got, b + o, 8);
+            if (got == v) continue;
+        }
+        for (size_t i = lo; i < hi; i++)
+            if (b[o + i] != e[i]) return o + i;
+    }
+    return (size_t)-1;
+}
+
+static inline void fuzz_fill(void *p, size_t usable, uint64_t id) {
+    fuzz_ranges(p, usable, usable, id, fuzz_fill_range);
+}
+/* First byte of [0, limit) of a block of `usable` bytes filled for `id` that differs, or -1. */
+static inline size_t fuzz_verify(const void *p, size_t usable, size_t limit, uint64_t id) {
+    return fuzz_ranges((uint8_t *)(uintptr_t)p, usable, limit, id, fuzz_verify_range);
 }
 static inline size_t fuzz_first_nonzero(const void *p, size_t n) {
     const uint8_t *b = p;
@@ -114,7 +155,7 @@ typedef struct fuzz_block {
 } fuzz_block;
 
 static inline void fuzz_block_verify(const fuzz_block *b, size_t n, const char *when) {
-    size_t bad = fuzz_verify(b->p, n, b->id);
+    size_t bad = fuzz_verify(b->p, b->usable, n, b->id);
     FUZZ_CHECK(bad == (size_t)-1, "%s: block %p (req %zu, usable %zu) differs at offset %zu", when,
                (void *)b->p, b->req, b->usable, bad);
 }
