@@ -95,6 +95,7 @@ void hfi_heap_thread_done(void *arg) {
     hfi_heap_collect(h, false);
     hfi_segment_abandon_all(h);
     hfi_tl_heap = &hfi_heap_empty;
+    if (hfi_hooks & HF_HOOK_TRACE) hfi_trace_thread_done();
     hfi_lock(&heaps_lock);
     if (hfi_hooks != 0) hfi_instrument_heap_done_locked(h);
     if (h->prev_heap)

@@ -28,6 +28,7 @@ void hfi_process_init(void) {
 /* fork: hold every global lock across the fork so the child gets them in a known state. */
 static void fork_prepare(void) {
     hfi_lab_fork_prepare();
+    hfi_trace_fork_prepare();
     hfi_blockmap_fork_prepare();
     hfi_heap_fork_prepare();
     hfi_segment_fork_prepare();
@@ -38,6 +39,7 @@ static void fork_parent(void) {
     hfi_segment_fork_parent();
     hfi_heap_fork_parent();
     hfi_blockmap_fork_parent();
+    hfi_trace_fork_parent();
     hfi_lab_fork_parent();
 }
 static void fork_child(void) {
@@ -45,6 +47,7 @@ static void fork_child(void) {
     hfi_segment_fork_child();
     hfi_heap_fork_child();
     hfi_blockmap_fork_child();
+    hfi_trace_fork_child();
     hfi_lab_fork_child();
 }
 
@@ -58,4 +61,5 @@ __attribute__((constructor(101))) static void hf_constructor(void) {
 
 __attribute__((destructor(101))) static void hf_destructor(void) {
     hfi_stats_exit();
+    if (hfi_hooks & HF_HOOK_TRACE) hfi_trace_finish();
 }

@@ -1,5 +1,5 @@
 /* instrument.c -- the counting paths: per-call statistics, the live-block map behind leak
- * reports, and the trace recorder's hook.
+ * reports, and the calls into the trace recorder (trace/record.c).
  *
  * Off by default, and then free: the fast paths do not test for it. When HEAPFORGE_STATS,
  * HEAPFORGE_LEAKS or HEAPFORGE_TRACE is set at start-up, hfi_hooks is set before the first heap
@@ -14,6 +14,7 @@
  * gauges keep their high-water marks, so a peak is exact for one thread and within
  * HF_STATS_FLUSH bytes per thread otherwise. */
 #include "internal/internal.h"
+#include "trace/format.h"
 
 #define HF_STATS_FLUSH (16 * 1024) /* bytes (or blocks / 16) a heap may hold back */
 
@@ -31,12 +32,14 @@ void hfi_instrument_init(void) {
     uint32_t want = 0;
     if (hfi_options.stats || hfi_options.leaks) want |= HF_HOOK_STATS;
     if (hfi_options.leaks) want |= HF_HOOK_LEAKS;
+    if (hfi_options_trace != NULL) want |= HF_HOOK_TRACE;
     if (want == 0) return;
     if (atomic_load(&hfi_os_stats.threads) != 0) {
-        hfi_warn("statistics and leak checks need the environment before the first allocation; "
-                 "they are off");
+        hfi_warn("statistics, leak checks and traces need the environment before the first "
+                 "allocation; they are off");
         return;
     }
+    if ((want & HF_HOOK_TRACE) && !hfi_trace_start(hfi_options_trace)) want &= ~HF_HOOK_TRACE;
     hfi_hooks = want;
 }
 
@@ -102,6 +105,7 @@ static hf_heap *counting_heap(void) {
 }
 
 static void note_alloc(void *p, size_t n, enum hf_call call) {
+    if (!(hfi_hooks & HF_HOOK_STATS)) return;
     hf_heap *heap = counting_heap();
     if (heap == NULL) return;
     if (!hfi_blockmap_insert(p, n)) return; /* table out of memory: the block goes uncounted */
@@ -112,6 +116,7 @@ static void note_alloc(void *p, size_t n, enum hf_call call) {
 
 /* Forget p before it is freed (after the free, another thread may get the address again). */
 static void note_free(void *p) {
+    if (!(hfi_hooks & HF_HOOK_STATS)) return;
     size_t n;
     if (!hfi_blockmap_remove(p, &n)) return; /* not counted: foreign, double free, or early */
     hf_heap *heap = counting_heap();
@@ -127,10 +132,15 @@ void *hfi_hooked_alloc(size_t n, size_t align, enum hf_call call) {
         p = call == HF_CALL_CALLOC ? hfi_malloc_zero(n) : hf_malloc(n);
     hfi_tl_hook_busy--;
     if (p != NULL) note_alloc(p, n, call);
+    if (hfi_hooks & HF_HOOK_TRACE) {
+        static const uint8_t ops[] = {HFI_TRACE_MALLOC, HFI_TRACE_CALLOC, HFI_TRACE_ALIGNED};
+        hfi_trace_record(ops[call], HFI_TRACE_MEMALIGN, 0, p, n, NULL, align);
+    }
     return p;
 }
 
 void hfi_hooked_free(void *p) {
+    if (hfi_hooks & HF_HOOK_TRACE) hfi_trace_record(HFI_TRACE_FREE, 0, 0, p, 0, NULL, 0);
     note_free(p);
     hfi_tl_hook_busy++;
     hf_free(p);
@@ -141,8 +151,9 @@ void hfi_hooked_free(void *p) {
  * thread may get its address. A failed realloc puts it back. */
 void *hfi_hooked_realloc(void *p, size_t n) {
     if (p == NULL) return hfi_hooked_alloc(n, 0, HF_CALL_MALLOC);
+    uint64_t t0 = (hfi_hooks & HF_HOOK_TRACE) ? hfi_prim_clock_ns() : 0;
     size_t old_n = 0;
-    bool counted = hfi_blockmap_remove(p, &old_n);
+    bool counted = (hfi_hooks & HF_HOOK_STATS) && hfi_blockmap_remove(p, &old_n);
     size_t old_usable = counted ? hfi_usable_size(p, NULL) : 0;
     hfi_tl_hook_busy++;
     void *q = hf_realloc(p, n);
@@ -151,6 +162,9 @@ void *hfi_hooked_realloc(void *p, size_t n) {
         if (counted) hfi_blockmap_insert(p, old_n);
         return NULL;
     }
+    /* Stamped before the call: p may belong to another thread's malloc as soon as it returns. */
+    if (hfi_hooks & HF_HOOK_TRACE) hfi_trace_record(HFI_TRACE_REALLOC, 0, t0, q, n, p, 0);
+    if (!(hfi_hooks & HF_HOOK_STATS)) return q;
     hf_heap *heap = counting_heap();
     if (heap == NULL) return q;
     if (counted) {

@@ -55,6 +55,8 @@ void hfi_prim_yield(void);
 size_t hfi_prim_rss_bytes(void);
 size_t hfi_prim_peak_rss_bytes(void);
 uint64_t hfi_prim_clock_ns(void);
+uint64_t hfi_prim_realtime_ns(void);
+size_t hfi_prim_read_file(const char *path, char *buf, size_t n);
 uint32_t hfi_prim_thread_id(void);
 uint32_t hfi_prim_process_id(void);
 int hfi_prim_open_write(const char *path, bool append); /* fd, or -1 */
@@ -303,6 +305,16 @@ void hfi_instrument_heap_done_locked(hf_heap *h);
 void hfi_instrument_sum(hf_heap_stats *out, int64_t peaks[3]);
 void hfi_instrument_exit(void);
 void hfi_heap_stats_sum(hf_heap_stats *out); /* heap.c */
+
+/* ---- trace/record.c: HEAPFORGE_TRACE, every call into a binary trace ------------------- */
+bool hfi_trace_start(const char *pattern); /* false (with a warning) when the file fails */
+void hfi_trace_record(unsigned op, unsigned variant, uint64_t time_ns, const void *ptr, size_t size,
+                      const void *old_ptr, size_t align);
+void hfi_trace_thread_done(void);
+void hfi_trace_finish(void); /* at exit: every thread's buffered events */
+void hfi_trace_fork_prepare(void);
+void hfi_trace_fork_parent(void);
+void hfi_trace_fork_child(void);
 
 /* ---- init.c ---------------------------------------------------------------------------- */
 void hfi_process_init(void);

@@ -131,6 +131,27 @@ uint64_t hfi_prim_clock_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t hfi_prim_realtime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Up to n - 1 bytes of a small file (/proc/self/comm), NUL-terminated; the length read. */
+size_t hfi_prim_read_file(const char *path, char *buf, size_t n) {
+    int saved = errno;
+    size_t len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && n > 0) {
+        ssize_t r = read(fd, buf, n - 1);
+        if (r > 0) len = (size_t)r;
+        close(fd);
+    }
+    if (n > 0) buf[len] = 0;
+    errno = saved;
+    return len;
+}
+
 uint32_t hfi_prim_thread_id(void) {
     return (uint32_t)syscall(SYS_gettid);
 }
