@@ -39,8 +39,8 @@ void hft_report_table(FILE *out, const hft_replay_set *sets, unsigned nsets) {
         fprintf(out, "%s%s: %zu ops, %u blocks, peak live %s at op %zu%s%s\n", s ? "\n" : "",
                 set->file, set->trace->nops, set->trace->nids, hft_bytes(a, sizeof a, (double)peak),
                 peak_op + 1, set->trace->program[0] ? ", recorded from " : "", set->trace->program);
-        fprintf(out, "%-11s %7s | %21s | %21s | %10s %10s %6s %6s %6s\n", "", "", "alloc latency",
-                "free latency", "peak", "peak", "", "", "");
+        fprintf(out, "%-11s %7s | %21s | %21s | %10s %10s\n", "", "", "alloc latency",
+                "free latency", "peak", "peak");
         fprintf(out, "%-11s %7s | %6s %6s %7s | %6s %6s %7s | %10s %10s %6s %6s %6s\n", "policy",
                 "ops/s", "p50", "p99", "p99.9", "p50", "p99", "p99.9", "live", "footprint", "util",
                 "frag", "score");
