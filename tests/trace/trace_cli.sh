@@ -1,0 +1,163 @@
+#!/bin/sh
+# trace_cli.sh -- the heapforge command's tests: trace round trips, corrupt files, usage errors,
+# and replay (determinism, agreement between policies, JSON, CSV, HTML).
+#   trace_cli.sh MODE HEAPFORGE_BINARY TESTS_DIR
+# MODE: roundtrip | corrupt | usage | replay. Each case checks the exit code and the message.
+set -u
+mode=$1 hf=$2 here=$3
+work=$(mktemp -d "${TMPDIR:-/tmp}/hftrace.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect CODE MESSAGE CMD...: CMD exits with CODE and its stderr contains MESSAGE (one line).
+expect() {
+  code=$1 msg=$2
+  shift 2
+  "$@" >"$work/out" 2>"$work/err"
+  rc=$?
+  [ "$rc" -eq "$code" ] || fail "$* -> exit $rc, expected $code: $(cat "$work/err")"
+  if [ -n "$msg" ]; then
+    grep -qF -- "$msg" "$work/err" || fail "$* -> message '$(cat "$work/err")' lacks '$msg'"
+    [ "$(wc -l <"$work/err")" -eq 1 ] || fail "$* -> more than one line on stderr"
+  fi
+}
+
+python3 "$here/mktrace.py" "$work" || exit 1
+
+case $mode in
+roundtrip)
+  for k in steady bursty random; do
+    expect 0 "" "$hf" gen $k -n 3000 --seed 7 -o "$work/$k.hft"
+    # The same seed writes the same bytes.
+    expect 0 "" "$hf" gen $k -n 3000 --seed 7 -o "$work/$k.again.hft"
+    cmp -s "$work/$k.hft" "$work/$k.again.hft" || fail "gen $k is not deterministic"
+    # binary -> ops -> binary: a second pass is byte-identical (ids become the same addresses).
+    expect 0 "" "$hf" convert "$work/$k.hft" -o "$work/$k.b1.hft"
+    expect 0 "" "$hf" convert "$work/$k.b1.hft" -o "$work/$k.b2.hft"
+    cmp -s "$work/$k.b1.hft" "$work/$k.b2.hft" || fail "$k: binary -> binary changed"
+    # binary -> rep -> binary -> rep: the same operations.
+    expect 0 "" "$hf" convert "$work/$k.hft" -o "$work/$k.rep"
+    expect 0 "" "$hf" convert "$work/$k.rep" -o "$work/$k.r.hft"
+    expect 0 "" "$hf" convert "$work/$k.r.hft" -o "$work/$k.r.rep"
+    cmp -s "$work/$k.rep" "$work/$k.r.rep" || fail "$k: binary -> rep -> binary changed the ops"
+    # The ops agree with the original: peak live is the same through every conversion.
+    for f in "$work/$k.hft" "$work/$k.b2.hft" "$work/$k.rep" "$work/$k.r.hft"; do
+      "$hf" replay --policy tlsf --csv "$f" | cut -d, -f4,6 | tail -1 >>"$work/$k.peaks"
+    done
+    [ "$(sort -u "$work/$k.peaks" | wc -l)" -eq 1 ] || fail "$k: conversions disagree: $(cat "$work/$k.peaks")"
+  done
+  # .rep -> ops -> .rep, from a hand-written classic file (header, sparse ids, realloc).
+  printf '# a comment\n100\n3\n6\n1\na 5 10\na 9 20\nr 5 40\nf 9\na 2 8\nf 5\n' >"$work/hand.rep"
+  expect 0 "" "$hf" convert "$work/hand.rep" -o "$work/hand.out.rep"
+  printf '60\n3\n6\n1\na 0 10\na 1 20\nr 0 40\nf 1\na 2 8\nf 0\n' >"$work/hand.want.rep"
+  cmp -s "$work/hand.out.rep" "$work/hand.want.rep" || fail ".rep -> .rep: $(cat "$work/hand.out.rep")"
+  expect 0 "" "$hf" convert "$work/hand.out.rep" -o "$work/hand.out2.rep"
+  cmp -s "$work/hand.out.rep" "$work/hand.out2.rep" || fail ".rep -> .rep is not stable"
+  # A trace written by an independent encoder (mktrace.py): failed malloc, calloc, aligned,
+  # realloc, two threads; and chunks whose threads interleave in time.
+  expect 0 "" "$hf" convert "$work/good.hft" -o "$work/good.rep"
+  printf '1320\n3\n7\n1\na 0 100\na 1 64\na 2 256\nr 0 1000\nf 1\nf 0\nf 2\n' >"$work/good.want.rep"
+  cmp -s "$work/good.rep" "$work/good.want.rep" || fail "good.hft: $(cat "$work/good.rep")"
+  expect 0 "" "$hf" convert "$work/merge.hft" -o "$work/merge.rep"
+  printf '30\n2\n4\n1\na 0 10\na 1 20\nf 0\nf 1\n' >"$work/merge.want.rep"
+  cmp -s "$work/merge.rep" "$work/merge.want.rep" || fail "merge.hft: $(cat "$work/merge.rep")"
+  # The failed malloc survives binary -> binary.
+  expect 0 "" "$hf" convert "$work/good.hft" -o "$work/good.b.hft"
+  "$hf" replay --json --policy fast "$work/good.b.hft" | grep -q '"ops": 7,' ||
+    fail "good.hft: the failed malloc is not skipped, or lost"
+  ;;
+corrupt)
+  while read -r file code msg; do
+    expect "$code" "$msg" "$hf" replay --quiet "$work/$file"
+    expect "$code" "$msg" "$hf" convert "$work/$file" -o "$work/out.hft"
+  done <"$work/cases.txt"
+  expect 3 "cannot open" "$hf" replay "$work/does-not-exist.hft"
+  ;;
+usage)
+  expect 2 "unknown command 'frobnicate'" "$hf" frobnicate
+  expect 2 "unknown option '--bogus'" "$hf" replay --bogus "$work/good.hft"
+  expect 2 "unknown policy 'nope'" "$hf" replay --policy fast,nope "$work/good.hft"
+  expect 2 "no trace file given" "$hf" replay
+  expect 2 "--json and --csv exclude each other" "$hf" replay --json --csv "$work/good.hft"
+  expect 2 "option '--policy' needs a value" "$hf" replay "$work/good.hft" --policy
+  expect 2 "unknown workload 'lumpy'" "$hf" gen lumpy -o "$work/x.hft"
+  expect 2 "no output file given" "$hf" gen steady
+  expect 2 "bad op count '-5'" "$hf" gen steady -n -5 -o "$work/x.hft"
+  expect 2 "unknown policy 'nope'" "$hf" run --policy nope -- true
+  expect 2 "bad secure level '7'" "$hf" run --secure 7 -- true
+  expect 2 "no command given" "$hf" run --stats
+  expect 2 "no output file given" "$hf" record -- true
+  expect 2 "unknown option '--stats'" "$hf" record -o "$work/r.hft" --stats -- true
+  expect 2 "bad round count" "$hf" compare --rounds 0 -- true
+  expect 2 "no command given" "$hf" compare
+  for c in replay gen convert run record compare; do
+    "$hf" $c --help >"$work/help" 2>&1 || fail "$c --help exits non-zero"
+    grep -q "^usage: heapforge $c" "$work/help" || fail "$c --help has no usage line"
+    grep -q "Exit status" "$work/help" || fail "$c --help does not document the exit status"
+  done
+  "$hf" --help | grep -q "Exit status" || fail "heapforge --help"
+  # run: the environment the program sees.
+  "$hf" run --policy best-fit --stats --leaks --secure 2 --trace "$work/t.hft" -- env >"$work/env" 2>/dev/null ||
+    fail "run env"
+  for v in HEAPFORGE_POLICY=best-fit HEAPFORGE_STATS=1 HEAPFORGE_LEAKS=1 HEAPFORGE_SECURE=2 \
+    "HEAPFORGE_TRACE=$work/t.hft"; do
+    grep -qx "$v" "$work/env" || fail "run does not set $v"
+  done
+  grep -q '^LD_PRELOAD=/.*libheapforge\.so' "$work/env" || fail "run does not preload libheapforge.so"
+  expect 127 "cannot run" "$hf" run -- "$work/no-such-program"
+  "$hf" run -- sh -c 'exit 5' 2>/dev/null
+  [ $? -eq 5 ] || fail "run does not pass the program's exit status on"
+  ;;
+replay)
+  "$hf" gen bursty -n 4000 --seed 3 -o "$work/b.hft" || fail "gen"
+  # Determinism: the same trace and policy give the same footprint (and peak live), twice.
+  "$hf" replay --csv "$work/b.hft" | cut -d, -f2,6,7 >"$work/r1" || fail "replay 1"
+  "$hf" replay --csv "$work/b.hft" | cut -d, -f2,6,7 >"$work/r2" || fail "replay 2"
+  cmp -s "$work/r1" "$work/r2" || fail "replay is not deterministic: $(diff "$work/r1" "$work/r2")"
+  # Agreement: every policy reports the same peak live bytes, and all 8 replayed.
+  [ "$(tail -n +2 "$work/r1" | wc -l)" -eq 8 ] || fail "not every policy replayed"
+  [ "$(tail -n +2 "$work/r1" | cut -d, -f2 | sort -u | wc -l)" -eq 1 ] || fail "peak live differs: $(cat "$work/r1")"
+  # JSON parses, and says the same.
+  "$hf" replay --json "$work/b.hft" "$work/good.hft" >"$work/r.json" || fail "replay --json"
+  python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for t in d["traces"]:
+    peaks = {p["peak_live_bytes"] for p in t["policies"]}
+    assert peaks == {t["peak_live_bytes"]}, peaks
+    assert all(p["ok"] and p["utilization"] > 0 or p["policy"] == "fast" for p in t["policies"])
+    assert set(t["policies"][0]["latency_ns"]) == {"malloc", "calloc", "realloc", "aligned", "free"}
+' "$work/r.json" || fail "replay --json output: $(head -c 300 "$work/r.json")"
+  # HTML: produced, self-contained, with the plots.
+  "$hf" replay --quiet --html "$work/r.html" --svg "$work/svg" "$work/b.hft" >/dev/null || fail "replay --html"
+  grep -q "<svg" "$work/r.html" || fail "no <svg in the report"
+  grep -q "</html>" "$work/r.html" || fail "the report is not complete"
+  if grep -Eo '(src|href)="[a-z]+:[^"]*' "$work/r.html" | grep -v 'http://www.w3.org' | grep -q .; then
+    fail "the report refers to external resources"
+  fi
+  grep -Eq '<(script|link|img)' "$work/r.html" && fail "the report needs scripts or external files"
+  python3 -c '
+import sys, html.parser
+class P(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(); self.stack = []
+    def handle_starttag(self, t, a):
+        if t not in ("meta", "br", "col", "input", "hr", "wbr"): self.stack.append(t)
+    def handle_startendtag(self, t, a): pass
+    def handle_endtag(self, t):
+        assert self.stack and self.stack[-1] == t, (t, self.stack[-3:])
+        self.stack.pop()
+p = P(); p.feed(open(sys.argv[1]).read()); assert not p.stack, p.stack
+' "$work/r.html" || fail "the report is not well-formed"
+  ls "$work/svg"/*.svg >/dev/null 2>&1 || fail "--svg wrote no files"
+  # A .rep file replays too.
+  expect 0 "" "$hf" replay --quiet --policy first-fit,buddy "$work/good.hft"
+  ;;
+*)
+  echo "unknown mode $mode"
+  exit 2
+  ;;
+esac
+[ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
+echo "ok ($mode)"
