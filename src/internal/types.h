@@ -147,10 +147,19 @@ typedef struct hf_segment_list {
 /* The instrumented mode's per-heap counters (instrument.c). Only the owning thread writes them,
  * with relaxed atomic stores, so readers merge them without a lock on the owner's path. Live
  * figures go negative in a heap that frees other threads' blocks; the sums are right. */
-#define HF_HEAP_COUNTERS(X)                                                                        \
-    X(mallocs)                                                                                     \
-    X(callocs) X(aligned_allocs) X(reallocs) X(frees) X(requested_total) X(allocated_total)        \
-        X(live_requested) X(live_bytes) X(live_blocks)
+// clang-format off
+#define HF_HEAP_COUNTERS(X) \
+    X(mallocs) \
+    X(callocs) \
+    X(aligned_allocs) \
+    X(reallocs) \
+    X(frees) \
+    X(requested_total) \
+    X(allocated_total) \
+    X(live_requested) \
+    X(live_bytes) \
+    X(live_blocks)
+// clang-format on
 #define HF_STAT_BUCKETS (HF_CLASS_COUNT + 1) /* the size classes, then every larger block */
 typedef struct hf_heap_stats {
 #define HF_HEAP_COUNTER_FIELD(name) int64_t name;

@@ -2,9 +2,10 @@
 # trace_cli.sh -- the heapforge command's tests: trace round trips, corrupt files, usage errors,
 # and replay (determinism, agreement between policies, JSON, CSV, HTML).
 #   trace_cli.sh MODE HEAPFORGE_BINARY TESTS_DIR
-# MODE: roundtrip | corrupt | usage | replay. Each case checks the exit code and the message.
+# MODE: roundtrip | corrupt | usage | replay | record. Each case checks the exit code and the
+# message. record also takes THREADED_PROGRAM (a multi-threaded program with cross-thread frees).
 set -u
-mode=$1 hf=$2 here=$3
+mode=$1 hf=$2 here=$3 threaded=${4:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/hftrace.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 fails=0
@@ -153,6 +154,29 @@ p = P(); p.feed(open(sys.argv[1]).read()); assert not p.stack, p.stack
   ls "$work/svg"/*.svg >/dev/null 2>&1 || fail "--svg wrote no files"
   # A .rep file replays too.
   expect 0 "" "$hf" replay --quiet --policy first-fit,buddy "$work/good.hft"
+  ;;
+record)
+  # A real program recorded through HEAPFORGE_TRACE, with its result checked, then replayed.
+  out=$("$hf" record -o "$work/py.hft" -- python3 -c \
+    'import json; d={str(i): [i]*3 for i in range(20000)}; print(sum(len(v) for v in json.loads(json.dumps(d)).values()))' \
+    2>"$work/err")
+  [ "$out" = "60000" ] || fail "python3 under the recorder printed '$out': $(cat "$work/err")"
+  grep -q "operations on" "$work/err" || fail "record did not summarise the trace: $(cat "$work/err")"
+  "$hf" replay --csv --policy fast,best-fit "$work/py.hft" >"$work/py.csv" || fail "replay of the python3 trace"
+  [ "$(tail -n +2 "$work/py.csv" | wc -l)" -eq 2 ] || fail "python3 trace: $(cat "$work/py.csv")"
+  # Threads with cross-thread frees: chunks of several threads merge by time stamp, and a
+  # reused address never meets its previous block alive (the loader would refuse the file).
+  if [ -n "$threaded" ]; then
+    "$hf" record -o "$work/mt.hft" -- "$threaded" 0.05 >/dev/null 2>"$work/err" ||
+      fail "record of $threaded: $(cat "$work/err")"
+    "$hf" replay --quiet --policy fast,tlsf "$work/mt.hft" >/dev/null 2>"$work/err" ||
+      fail "replay of the threaded trace: $(cat "$work/err")"
+  fi
+  # fork: without %p the child stops recording and the parent's file stays whole; with %p
+  # each process writes its own file.
+  "$hf" record -o "$work/fork.hft" -- python3 -c 'import subprocess; subprocess.run(["true"])' ||
+    fail "record across fork"
+  "$hf" replay --quiet --policy fast "$work/fork.hft" >/dev/null || fail "the forking program's trace"
   ;;
 *)
   echo "unknown mode $mode"
