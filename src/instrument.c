@@ -147,11 +147,64 @@ void hfi_hooked_free(void *p) {
     hfi_tl_hook_busy--;
 }
 
+/* realloc moved or resized a block into q (in place: the same address; NULL when realloc(p, 0)
+ * freed it):
+ * the old block's figures go, the new one's come, and the call counts as one realloc. */
+static void note_realloc(size_t old_n, size_t old_usable, bool counted, void *q, size_t n) {
+    if (!(hfi_hooks & HF_HOOK_STATS)) return;
+    hf_heap *heap = counting_heap();
+    if (heap == NULL) return;
+    if (counted) {
+        count_block(heap, old_n, old_usable, -1);
+        bump(&heap->stats.frees, -1); /* a realloc, not a free */
+        bump(&heap->stats.reallocs, 1);
+    }
+    if (q != NULL && hfi_blockmap_insert(q, n)) {
+        count_block(heap, n, hfi_usable_size(q, NULL), 1);
+        if (counted) bump(&heap->stats.mallocs, -1); /* nor a malloc */
+    }
+}
+
+/* Recording: the event must be stamped while both blocks are out of other threads' reach --
+ * after the new block is taken and before the old one is freed -- or the trace could show an
+ * address handed out twice. So a moving realloc is done here as malloc, copy, record, free
+ * (the allocator's own in-place growth is given up while recording). */
+static void *traced_realloc(void *p, size_t n) {
+    size_t usable = hfi_usable_size(p, NULL);
+    if (usable == 0 || n > PTRDIFF_MAX) { /* not a live block: the allocator reports or fails */
+        hfi_tl_hook_busy++;
+        void *q = hf_realloc(p, n);
+        hfi_tl_hook_busy--;
+        return q;
+    }
+    size_t old_n = 0;
+    bool counted = (hfi_hooks & HF_HOOK_STATS) && hfi_blockmap_remove(p, &old_n);
+    void *q = p;
+    if (n == 0 || n > usable || (n < usable / 2 && usable > 64)) {
+        hfi_tl_hook_busy++;
+        q = n == 0 ? NULL : hf_malloc(n);
+        hfi_tl_hook_busy--;
+        if (q == NULL && n != 0) {
+            if (counted) hfi_blockmap_insert(p, old_n);
+            return NULL;
+        }
+        if (q != NULL) memcpy(q, p, n < usable ? n : usable);
+    }
+    hfi_trace_record(HFI_TRACE_REALLOC, 0, 0, q, n, p, 0);
+    note_realloc(old_n, usable, counted, q, n);
+    if (q != p) {
+        hfi_tl_hook_busy++;
+        hf_free(p);
+        hfi_tl_hook_busy--;
+    }
+    return q;
+}
+
 /* The old block is forgotten before the call, as in free: once realloc has moved it, another
  * thread may get its address. A failed realloc puts it back. */
 void *hfi_hooked_realloc(void *p, size_t n) {
     if (p == NULL) return hfi_hooked_alloc(n, 0, HF_CALL_MALLOC);
-    uint64_t t0 = (hfi_hooks & HF_HOOK_TRACE) ? hfi_prim_clock_ns() : 0;
+    if (hfi_hooks & HF_HOOK_TRACE) return traced_realloc(p, n);
     size_t old_n = 0;
     bool counted = (hfi_hooks & HF_HOOK_STATS) && hfi_blockmap_remove(p, &old_n);
     size_t old_usable = counted ? hfi_usable_size(p, NULL) : 0;
@@ -162,20 +215,7 @@ void *hfi_hooked_realloc(void *p, size_t n) {
         if (counted) hfi_blockmap_insert(p, old_n);
         return NULL;
     }
-    /* Stamped before the call: p may belong to another thread's malloc as soon as it returns. */
-    if (hfi_hooks & HF_HOOK_TRACE) hfi_trace_record(HFI_TRACE_REALLOC, 0, t0, q, n, p, 0);
-    if (!(hfi_hooks & HF_HOOK_STATS)) return q;
-    hf_heap *heap = counting_heap();
-    if (heap == NULL) return q;
-    if (counted) {
-        count_block(heap, old_n, old_usable, -1);
-        bump(&heap->stats.frees, -1); /* a realloc, not a free */
-        bump(&heap->stats.reallocs, 1);
-    }
-    if (q != NULL && hfi_blockmap_insert(q, n)) {
-        count_block(heap, n, hfi_usable_size(q, NULL), 1);
-        if (counted) bump(&heap->stats.mallocs, -1); /* nor a malloc */
-    }
+    note_realloc(old_n, old_usable, counted, q, n);
     return q;
 }
 

@@ -60,6 +60,8 @@ size_t hfi_prim_read_file(const char *path, char *buf, size_t n);
 uint32_t hfi_prim_thread_id(void);
 uint32_t hfi_prim_process_id(void);
 int hfi_prim_open_write(const char *path, bool append); /* fd, or -1 */
+int hfi_prim_create_new(const char *path);              /* fd; -1 exists; -2 other error */
+bool hfi_prim_process_alive(uint32_t pid);
 bool hfi_prim_write(int fd, const void *buf, size_t n);
 void hfi_prim_close(int fd);
 __attribute__((noreturn)) void hfi_prim_abort(void);

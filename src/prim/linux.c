@@ -168,6 +168,22 @@ int hfi_prim_open_write(const char *path, bool append) {
     return fd;
 }
 
+/* Create path only if it does not exist: the fd, -1 when it exists, -2 on another error. */
+int hfi_prim_create_new(const char *path) {
+    int saved = errno;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int r = fd >= 0 ? fd : errno == EEXIST ? -1 : -2;
+    errno = saved;
+    return r;
+}
+
+bool hfi_prim_process_alive(uint32_t pid) {
+    int saved = errno;
+    bool alive = kill((pid_t)pid, 0) == 0 || errno == EPERM;
+    errno = saved;
+    return alive;
+}
+
 bool hfi_prim_write(int fd, const void *buf, size_t n) {
     int saved = errno;
     const char *s = buf;

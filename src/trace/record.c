@@ -11,11 +11,18 @@
  * A buffer has a tiny lock, taken by its owner per event and by the exit flush, so the flush
  * never reads a half-written event. Writes of whole chunks to the file are serialised by the
  * file lock. After fork, the child drops what it inherited: with %p in the file name it starts
- * a file of its own, otherwise it stops recording (the parent's file is the parent's). */
+ * a file of its own, otherwise it stops recording (the parent's file is the parent's).
+ *
+ * Without %p, every process started under the same environment (a shell script's commands, a
+ * program's children) would write the same file: the first process claims it, and a later one
+ * takes it over only when the file was made by its own pid (exec keeps the pid: a wrapper that
+ * execs the real program hands the trace on) or by a process that no longer runs (a stale file
+ * of an earlier run). The others run unrecorded. */
 #include "internal/internal.h"
 #include "trace/format.h"
 
-#define TRACE_BUF_BYTES (64 * 1024) /* one chunk: header + events */
+#define TRACE_BUF_BYTES         (64 * 1024) /* one chunk: header + events */
+#define HFI_TRACE_FIXED_PID_END 17          /* bytes to read for the header's pid (+1 NUL) */
 
 typedef struct trace_buf {
     hf_lock lock;
@@ -34,10 +41,29 @@ static char pattern_copy[512];
 static trace_buf *bufs;
 static HF_TLS trace_buf *tl_buf;
 
+/* The pid in an existing trace file's header, 0 when it is not a trace. */
+static uint32_t file_owner(const char *path) {
+    char h[HFI_TRACE_FIXED_PID_END];
+    if (hfi_prim_read_file(path, h, sizeof h) < HFI_TRACE_FIXED_PID_END - 1) return 0;
+    if (memcmp(h, hfi_trace_file_magic, HFI_TRACE_MAGIC_LEN) != 0) return 0;
+    return hfi_trace_get_u32((const uint8_t *)h + 12);
+}
+
+static int claim(const char *path) {
+    if (pattern_has_pid) return hfi_prim_open_write(path, false);
+    int f = hfi_prim_create_new(path);
+    if (f != -1) return f;
+    uint32_t owner = file_owner(path);
+    if (owner == hfi_prim_process_id() || owner == 0 || !hfi_prim_process_alive(owner))
+        return hfi_prim_open_write(path, false);
+    return -1; /* another live process records there */
+}
+
 static bool open_file(void) {
     char path[512], comm[64];
     hfi_expand_path(path, sizeof path, pattern_copy);
-    fd = hfi_prim_open_write(path, false);
+    fd = claim(path);
+    if (fd == -1 && !pattern_has_pid) return false; /* quietly: the file is another's */
     if (fd < 0) {
         hfi_warn("cannot create the trace file %s; not recording", path);
         return false;
