@@ -40,6 +40,7 @@ bool hfi_page_extend(hf_page *pg) {
     if (n == 0) n = 1;
     if (n > pg->reserved - pg->capacity) n = pg->reserved - pg->capacity;
     uint8_t *first = pg->start + (size_t)pg->capacity * bs;
+    hfi_segment_touch(hfi_segment_of_page(pg), first, first + (size_t)n * bs);
     uint8_t *b = first;
     for (uint32_t i = 0; i + 1 < n; i++, b += bs) ((hf_block *)b)->next = (hf_block *)(b + bs);
     ((hf_block *)b)->next = NULL;

@@ -87,6 +87,19 @@ static size_t resident_bytes(const hf_segment *s) {
     return (s->dirty_mask & 1) ? units : units + HF_SEGMENT_HEADER;
 }
 
+/* A page carved [lo, hi): the 64 KiB units it touched are dirty (resident until purged), and
+ * the committed figure grows by the units newly touched. Marking at carve time, not when the
+ * page is assigned, keeps a 512 KiB page that serves two blocks from counting as 512 KiB. */
+void hfi_segment_touch(hf_segment *s, const void *lo, const void *hi) {
+    uintptr_t a = ((uintptr_t)lo - (uintptr_t)s) >> HF_SMALL_PAGE_SHIFT;
+    uintptr_t b = ((uintptr_t)hi - 1 - (uintptr_t)s) >> HF_SMALL_PAGE_SHIFT;
+    uint64_t bits = (b >= 63 ? ~0ull : ((1ull << (b + 1)) - 1)) & ~((1ull << a) - 1);
+    if ((s->dirty_mask & bits) == bits) return;
+    size_t before = resident_bytes(s);
+    s->dirty_mask |= bits;
+    hfi_os_commit_delta((ptrdiff_t)(resident_bytes(s) - before));
+}
+
 /* Return the 64 KiB units in `bits` to the OS (the header page excepted). */
 static void purge_bits(hf_segment *s, uint64_t bits) {
     size_t before = resident_bytes(s);
@@ -271,10 +284,8 @@ hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx) {
         list_push_back(l, s);
     }
     uint64_t bits = slot_bits(s, i);
+    /* The slot's units become dirty as the page carves them (hfi_segment_touch). */
     bool zero = (s->dirty_mask & bits) == 0;
-    size_t before = resident_bytes(s);
-    s->dirty_mask |= bits;
-    hfi_os_commit_delta((ptrdiff_t)(resident_bytes(s) - before));
     s->purge_mask &= ~bits;
     uint8_t *start;
     size_t area;
