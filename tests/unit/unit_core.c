@@ -3,6 +3,7 @@
 #include "../test_util.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 static void test_size_classes(void) {
     CHECK(hfi_class_is_valid());
@@ -39,13 +40,24 @@ static void test_libc_helpers(void) {
 }
 
 /* A page built by hand on a static buffer: carve, pop, push, collect; the validator agrees. */
+/* A zeroed, segment-aligned region laid out as a segment, so that a page's segment (found by
+ * masking its address) is real memory: the page functions account carved units there. */
+static hf_segment *fake_segment(void) {
+    uint8_t *m =
+        mmap(NULL, 2 * HF_SEGMENT_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    return (hf_segment *)(((uintptr_t)m + HF_SEGMENT_MASK) & ~(uintptr_t)HF_SEGMENT_MASK);
+}
+
 static void test_page_lists(void) {
-    static _Alignas(64) uint8_t area[65536];
-    hf_page pg;
-    memset(&pg, 0, sizeof pg);
-    hfi_page_init(&pg, area, sizeof area, hfi_class_of(48), true);
+    hf_segment *seg = fake_segment();
+    uint8_t *area = (uint8_t *)seg + 65536; /* the second 64 KiB slot */
+    enum { AREA = 65536 };
+    hf_page *pgp = &seg->pages[1];
+#define pg (*pgp)
+    hfi_page_init(&pg, area, AREA, hfi_class_of(48), true);
     const char *why = NULL;
-    CHECK(pg.reserved == sizeof area / 48);
+    CHECK(pg.reserved == AREA / 48);
     CHECK(hfi_page_extend(&pg));
     CHECK(pg.capacity == HF_EXTEND_BYTES / 48);
     CHECK(hfi_page_is_valid(&pg, &why));
@@ -77,8 +89,10 @@ static void test_page_lists(void) {
     taken[0]->next = pg.free;
     pg.free = taken[0];
     CHECK(!hfi_page_is_valid(&pg, &why));
-    taken[0]->next = (hf_block *)((uintptr_t)area + sizeof area + 64);
+    taken[0]->next = (hf_block *)((uintptr_t)area + AREA + 64);
     CHECK(!hfi_page_is_valid(&pg, &why));
+    CHECK(seg->dirty_mask == 2); /* the carved unit, and only it, counts as touched */
+#undef pg
 }
 
 /* Random malloc/free/realloc through the real heap, validating heap, pages and segments. */
