@@ -120,7 +120,8 @@ static bool sbrk_grow(hf_lab_region *r, size_t size) {
     uint8_t *cur = hfi_prim_sbrk(0);
     bool ok = cur != NULL && cur == region_end(r) && hfi_prim_sbrk((intptr_t)size) == cur;
     if (ok) { /* else refused, or raced by foreign code: leave it */
-        r->h.map_size += size;
+        /* Relaxed atomic: region_of reads the size without the arena's lock. */
+        __atomic_store_n(&r->h.map_size, r->h.map_size + size, __ATOMIC_RELAXED);
         hfi_pagemap_register(r, cur + size, true);
     }
     hfi_unlock(&sbrk_lock);
@@ -516,7 +517,8 @@ HF_API void *hf_arena_calloc(hf_arena *a, size_t count, size_t size) {
 static hf_lab_region *region_of(const void *p) {
     hf_header *h = hfi_header_of_slow(p);
     if (h == NULL || h->kind != HF_SEG_LAB) return NULL;
-    if ((const uint8_t *)p >= (const uint8_t *)h + h->map_size) return NULL;
+    size_t size = __atomic_load_n(&h->map_size, __ATOMIC_RELAXED); /* may grow meanwhile */
+    if ((const uint8_t *)p >= (const uint8_t *)h + size) return NULL;
     return (hf_lab_region *)h;
 }
 

@@ -1,11 +1,12 @@
-/* stats_counts: the instrumented statistics add up. Run with HEAPFORGE_STATS=1 (CTest sets it):
- * every kind of allocation moves live_requested, live_bytes and live_blocks by exactly what was
- * asked for, peaks follow, a balanced workload (also across threads) brings the live figures
- * back to where they started, and the JSON document describes the same numbers.
- *   stats_counts            the checks
- *   stats_counts json FILE  also write hf_stats_json's text to FILE (a python3 test parses it)
- *   stats_counts leak       leave 3 blocks of 1000 bytes and 1 of 77777 live at exit
- *   stats_counts off        run without instrumentation: the figures say so */
+/* stats_counts: the instrumented statistics add up (through the hf_ names, so that the sanitizer
+ * builds, whose runtimes take over the libc names, test heapforge's counting too). Run with
+ * HEAPFORGE_STATS=1 (CTest sets it): every kind of allocation moves live_requested, live_bytes and
+ * live_blocks by exactly what was asked for, peaks follow, a balanced workload (also across
+ * threads) brings the live figures back to where they started, and the JSON document describes the
+ * same numbers. stats_counts            the checks stats_counts json FILE  also write
+ * hf_stats_json's text to FILE (a python3 test parses it) stats_counts leak       leave 3 blocks of
+ * 1000 bytes and 1 of 77777 live at exit stats_counts off        run without instrumentation: the
+ * figures say so */
 #include "heapforge.h"
 #include "test_util.h"
 
@@ -23,7 +24,7 @@ static size_t size_for(unsigned i) {
 
 static void *freer(void *arg) {
     (void)arg;
-    for (unsigned i = 0; i < N; i += 2) free(blocks[i]);
+    for (unsigned i = 0; i < N; i += 2) hf_free(blocks[i]);
     return NULL;
 }
 
@@ -47,17 +48,17 @@ static void check_counts(void) {
         sizes[i] = size_for(i);
         switch (i % 4) {
         case 0:
-            blocks[i] = malloc(sizes[i]);
+            blocks[i] = hf_malloc(sizes[i]);
             break;
         case 1:
-            blocks[i] = calloc(1, sizes[i]);
+            blocks[i] = hf_calloc(1, sizes[i]);
             break;
         case 2:
-            blocks[i] = aligned_alloc(64, sizes[i]);
+            blocks[i] = hf_aligned_alloc(64, sizes[i]);
             break;
         default:
-            blocks[i] = malloc(8);
-            blocks[i] = realloc(blocks[i], sizes[i]);
+            blocks[i] = hf_malloc(8);
+            blocks[i] = hf_realloc(blocks[i], sizes[i]);
             break;
         }
         CHECK(blocks[i] != NULL);
@@ -83,7 +84,7 @@ static void check_counts(void) {
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, freer, NULL), 0);
     CHECK_EQ(pthread_join(t, NULL), 0);
-    for (unsigned i = 1; i < N; i += 2) free(blocks[i]);
+    for (unsigned i = 1; i < N; i += 2) hf_free(blocks[i]);
     CHECK_EQ(hf_stats_get(&s2), 0);
     CHECK_EQ(s2.live_requested, s0.live_requested);
     CHECK_EQ(s2.live_bytes, s0.live_bytes);
@@ -98,18 +99,18 @@ int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
     if (strcmp(mode, "off") == 0) {
         hf_stats s;
-        void *p = malloc(100);
+        void *p = hf_malloc(100);
         CHECK_EQ(hf_stats_get(&s), 0);
         CHECK_EQ(s.instrumented, 0);
         CHECK_EQ(s.live_blocks, 0);
         CHECK(s.committed > 0);
-        free(p);
+        hf_free(p);
         return 0;
     }
     if (strcmp(mode, "leak") == 0) {
         static void *volatile keep[4];
-        for (int i = 0; i < 3; i++) keep[i] = malloc(1000);
-        keep[3] = malloc(77777);
+        for (int i = 0; i < 3; i++) keep[i] = hf_malloc(1000);
+        keep[3] = hf_malloc(77777);
         return keep[3] == NULL;
     }
     check_counts();
@@ -119,7 +120,7 @@ int main(int argc, char **argv) {
         CHECK(need >= sizeof small);
         CHECK_EQ(strlen(small), sizeof small - 1);
         /* The malloc below changes the figures a little: leave room for that. */
-        char *buf = malloc(need + 4096);
+        char *buf = hf_malloc(need + 4096);
         CHECK(buf != NULL);
         size_t len = hf_stats_json(buf, need + 4096);
         CHECK(len < need + 4096);
@@ -128,7 +129,7 @@ int main(int argc, char **argv) {
         CHECK(f != NULL);
         fputs(buf, f);
         fclose(f);
-        free(buf);
+        hf_free(buf);
     }
     return 0;
 }
