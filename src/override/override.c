@@ -116,12 +116,24 @@ static void info_figures(FILE *out, const hf_process_info *i, bool with_mmap) {
     fprintf(out, "<aspace type=\"mprotect\" size=\"%zu\"/>\n", i->reserved_bytes);
 }
 
-/* glibc's XML shape, with heapforge's figures (one heap: per-thread heaps are not listed yet). */
+/* glibc's XML shape, with heapforge's figures (one heap: per-thread heaps are not listed). The
+ * <sizes> list gives, per size class, the blocks live now (glibc lists its free chunks there;
+ * heapforge's free blocks sit in pages of the same classes) when the process is instrumented. */
 HF_EXPORT int malloc_info(int options, FILE *out) {
     if (options != 0 || out == NULL) return -1;
     hf_process_info i;
     hf_process_info_get(&i);
-    fprintf(out, "<malloc version=\"1\">\n<heap nr=\"0\">\n<sizes>\n</sizes>\n");
+    hf_stats s;
+    hf_stats_get(&s);
+    fprintf(out, "<malloc version=\"1\">\n<heap nr=\"0\">\n<sizes>\n");
+    for (unsigned k = 0; s.instrumented && k + 1 < HF_STATS_CLASSES; k++) {
+        if (s.class_live[k] == 0) continue;
+        unsigned from = k == 0 ? 1 : s.class_size[k - 1] + 1;
+        fprintf(out, "<size from=\"%u\" to=\"%u\" total=\"%llu\" count=\"%llu\"/>\n", from,
+                s.class_size[k], (unsigned long long)s.class_live[k] * s.class_size[k],
+                (unsigned long long)s.class_live[k]);
+    }
+    fprintf(out, "</sizes>\n");
     info_figures(out, &i, false);
     fprintf(out, "</heap>\n");
     info_figures(out, &i, true);

@@ -10,6 +10,7 @@
 #include "heapforge.h"
 #include "test_util.h"
 
+#include <malloc.h>
 #include <pthread.h>
 
 #define N 2000
@@ -79,6 +80,18 @@ static void check_counts(void) {
     for (unsigned k = 0; k < HF_STATS_CLASSES; k++) per_class += s1.class_live[k];
     CHECK_EQ(per_class, s1.live_blocks);
     CHECK(s1.class_live[HF_STATS_CLASSES - 1] >= N / 9); /* the 200 KB and 3 MB blocks */
+#ifndef HF_TEST_SANITIZE /* the sanitizers' runtimes own the glibc names */
+    /* malloc_info lists the live blocks per class in glibc's XML shape. */
+    char *xml = NULL;
+    size_t xml_len = 0;
+    FILE *mem = open_memstream(&xml, &xml_len);
+    CHECK(mem != NULL);
+    CHECK_EQ(malloc_info(0, mem), 0);
+    fclose(mem);
+    CHECK(strstr(xml, "<size from=\"1\" to=\"16\" total=") != NULL);
+    CHECK(strstr(xml, "</malloc>") != NULL);
+    free(xml);
+#endif
 
     /* Half the blocks freed by another thread, the rest here. */
     pthread_t t;
