@@ -32,10 +32,11 @@ def workloads(scratch):
 
 
 def run_once(argv, stdin, env):
+    f = open(stdin) if stdin else subprocess.DEVNULL
     t = time.perf_counter()
-    with open(stdin) if stdin else subprocess.DEVNULL as f:
-        r = subprocess.run(argv, stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           env=env)
+    r = subprocess.run(argv, stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    if stdin:
+        f.close()
     if r.returncode != 0:
         sys.exit("%s failed: %s" % (argv[0], r.stderr.decode()[-300:]))
     return time.perf_counter() - t
