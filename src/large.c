@@ -128,6 +128,9 @@ static hf_span *cache_take(size_t need) {
 
 void *hfi_span_alloc(size_t n, size_t align, bool zero) {
     if (align < HF_ALIGNMENT) align = HF_ALIGNMENT;
+    /* A zero-byte request still gets a byte: with n = 0 the payload would start at the very end
+     * of the mapping (usable size 0), and with align = 4 MiB in a unit the page map lacks. */
+    if (n == 0) n = 1;
     size_t off = payload_offset(align);
     if (n > ((size_t)1 << HF_ADDRESS_BITS) - off - HF_SEGMENT_SIZE) {
         hfi_set_enomem();
@@ -218,7 +221,7 @@ void *hfi_span_realloc(hf_span *sp, void *p, size_t n) {
     if (n <= HF_MEDIUM_MAX) { /* small again: move to a page */
         void *q = hf_malloc(n);
         if (q == NULL) return NULL;
-        memcpy(q, p, n);
+        memcpy(q, p, n < usable ? n : usable); /* an over-aligned span may hold less than n */
         hfi_span_free(sp, p);
         return q;
     }
