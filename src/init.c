@@ -57,5 +57,6 @@ __attribute__((constructor(101))) static void hf_constructor(void) {
 }
 
 __attribute__((destructor(101))) static void hf_destructor(void) {
+    hfi_secure_exit();
     hfi_stats_exit();
 }

@@ -31,13 +31,15 @@ void hfi_instrument_init(void) {
     uint32_t want = 0;
     if (hfi_options.stats || hfi_options.leaks) want |= HF_HOOK_STATS;
     if (hfi_options.leaks) want |= HF_HOOK_LEAKS;
+    if (hfi_options.secure > 0) want |= HF_HOOK_SECURE;
     if (want == 0) return;
     if (atomic_load(&hfi_os_stats.threads) != 0) {
-        hfi_warn("statistics and leak checks need the environment before the first allocation; "
-                 "they are off");
+        hfi_warn("statistics, leak checks and HEAPFORGE_SECURE need the environment before the "
+                 "first allocation; they are off");
         return;
     }
     hfi_hooks = want;
+    if (want & HF_HOOK_SECURE) hfi_secure_init();
 }
 
 static inline int64_t rd(const int64_t *x) {
@@ -110,28 +112,36 @@ static void note_alloc(void *p, size_t n, enum hf_call call) {
     count_block(heap, n, hfi_usable_size(p, NULL), 1);
 }
 
-/* Forget p before it is freed (after the free, another thread may get the address again). */
-static void note_free(void *p) {
-    size_t n;
-    if (!hfi_blockmap_remove(p, &n)) return; /* not counted: foreign, double free, or early */
+/* Forget p before it is freed (after the free, another thread may get the address again).
+ * false when p was not counted: foreign, double free, or early; else its requested size. */
+static bool note_free(void *p, size_t *n) {
+    if (!hfi_blockmap_remove(p, n)) return false;
     hf_heap *heap = counting_heap();
-    if (heap != NULL) count_block(heap, n, hfi_usable_size(p, NULL), -1);
+    if (heap != NULL) count_block(heap, *n, hfi_usable_size(p, NULL), -1);
+    return true;
 }
 
 void *hfi_hooked_alloc(size_t n, size_t align, enum hf_call call) {
+    size_t ask = hfi_secure != 0 ? hfi_secure_request(n) : n; /* room for a canary */
     hfi_tl_hook_busy++;
     void *p;
     if (call == HF_CALL_ALIGNED)
-        p = hfi_malloc_aligned(align, n, false);
+        p = hfi_malloc_aligned(align, ask, false);
     else
-        p = call == HF_CALL_CALLOC ? hfi_malloc_zero(n) : hf_malloc(n);
+        p = call == HF_CALL_CALLOC ? hfi_malloc_zero(ask) : hf_malloc(ask);
     hfi_tl_hook_busy--;
     if (p != NULL) note_alloc(p, n, call);
+    if (p != NULL && hfi_secure != 0) hfi_secure_alloced(p, n);
     return p;
 }
 
 void hfi_hooked_free(void *p) {
-    note_free(p);
+    size_t n = 0;
+    bool known = note_free(p, &n);
+    if (hfi_secure != 0) {
+        hfi_secure_free(p, known, n); /* checks, then frees or quarantines */
+        return;
+    }
     hfi_tl_hook_busy++;
     hf_free(p);
     hfi_tl_hook_busy--;
@@ -141,11 +151,16 @@ void hfi_hooked_free(void *p) {
  * thread may get its address. A failed realloc puts it back. */
 void *hfi_hooked_realloc(void *p, size_t n) {
     if (p == NULL) return hfi_hooked_alloc(n, 0, HF_CALL_MALLOC);
+    if (n == 0 && hfi_secure != 0) { /* free and return NULL, through the secure free */
+        hfi_hooked_free(p);
+        return NULL;
+    }
     size_t old_n = 0;
     bool counted = hfi_blockmap_remove(p, &old_n);
+    if (hfi_secure != 0 && !hfi_secure_realloc_ok(p, counted, old_n)) return NULL;
     size_t old_usable = counted ? hfi_usable_size(p, NULL) : 0;
     hfi_tl_hook_busy++;
-    void *q = hf_realloc(p, n);
+    void *q = hf_realloc(p, hfi_secure != 0 ? hfi_secure_request(n) : n);
     hfi_tl_hook_busy--;
     if (q == NULL && n != 0) {
         if (counted) hfi_blockmap_insert(p, old_n);
@@ -162,6 +177,7 @@ void *hfi_hooked_realloc(void *p, size_t n) {
         count_block(heap, n, hfi_usable_size(q, NULL), 1);
         if (counted) bump(&heap->stats.mallocs, -1); /* nor a malloc */
     }
+    if (q != NULL && hfi_secure != 0) hfi_secure_alloced(q, n);
     return q;
 }
 

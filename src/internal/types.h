@@ -149,8 +149,9 @@ typedef struct hf_segment_list {
  * figures go negative in a heap that frees other threads' blocks; the sums are right. */
 #define HF_HEAP_COUNTERS(X)                                                                        \
     X(mallocs)                                                                                     \
-    X(callocs) X(aligned_allocs) X(reallocs) X(frees) X(requested_total) X(allocated_total)        \
-        X(live_requested) X(live_bytes) X(live_blocks)
+    X(callocs)                                                                                     \
+    X(aligned_allocs) X(reallocs) X(frees) X(requested_total) X(allocated_total) X(live_requested) \
+        X(live_bytes) X(live_blocks)
 #define HF_STAT_BUCKETS (HF_CLASS_COUNT + 1) /* the size classes, then every larger block */
 typedef struct hf_heap_stats {
 #define HF_HEAP_COUNTER_FIELD(name) int64_t name;
@@ -172,6 +173,7 @@ typedef struct hf_heap {
     uint64_t next_purge;     /* earliest purge due among them (0: none) */
     struct hf_heap *next_heap, *prev_heap; /* process list of live heaps */
     int is_main;
+    uint64_t rng;        /* HEAPFORGE_SECURE >= 2: xorshift state of the free-list shuffle */
     hf_heap_stats stats; /* instrumented mode only */
 } hf_heap;
 
