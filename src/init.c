@@ -28,6 +28,7 @@ void hfi_process_init(void) {
 /* fork: hold every global lock across the fork so the child gets them in a known state. */
 static void fork_prepare(void) {
     hfi_lab_fork_prepare();
+    hfi_quarantine_fork_prepare();
     hfi_blockmap_fork_prepare();
     hfi_heap_fork_prepare();
     hfi_segment_fork_prepare();
@@ -38,6 +39,7 @@ static void fork_parent(void) {
     hfi_segment_fork_parent();
     hfi_heap_fork_parent();
     hfi_blockmap_fork_parent();
+    hfi_quarantine_fork_parent();
     hfi_lab_fork_parent();
 }
 static void fork_child(void) {
@@ -45,6 +47,7 @@ static void fork_child(void) {
     hfi_segment_fork_child();
     hfi_heap_fork_child();
     hfi_blockmap_fork_child();
+    hfi_quarantine_fork_child();
     hfi_lab_fork_child();
 }
 

@@ -9,7 +9,9 @@
  *
  * Level 1 (here): canaries checked on free, realloc and, for live blocks, at exit; encoded free
  * lists; exact free_sized; free of a pointer into the calling thread's stack or the program's
- * data/bss is an invalid free; malloc_usable_size of a freed block is reported. */
+ * data/bss is an invalid free; malloc_usable_size of a freed block is reported. Level 3 sends
+ * every checked free to the quarantine, which then also answers for pointers the block map
+ * does not know: a quarantined one is a double free or a use of a freed block. */
 #include "internal/internal.h"
 #include "harden/encode.h"
 
@@ -50,6 +52,7 @@ static void free_now(void *p) {
 /* Was p handed out and freed? For blocks of pages the double-free mark says so; for large
  * blocks the span's state (cached after free). *size: the block's size, for the report. */
 static bool block_is_freed(const void *p, size_t *size) {
+    if (hfi_secure >= HF_SECURE_QUARANTINE && hfi_quarantine_find(p, size)) return true;
     hf_header *h;
     size_t usable = hfi_usable_size(p, &h);
     *size = 0;
@@ -100,6 +103,14 @@ static bool unknown_pointer(void *p, const char *what) {
     return false;
 }
 
+/* Level 3: an unknown pointer that waits in the quarantine was freed already. */
+static bool quarantined(void *p, const char *what) {
+    size_t n;
+    if (hfi_secure < HF_SECURE_QUARANTINE || !hfi_quarantine_find(p, &n)) return false;
+    hfi_report_error(what, p, n);
+    return true;
+}
+
 void hfi_secure_free(void *p, bool known, size_t n) {
     if (p == NULL) return;
     if (known) {
@@ -107,7 +118,11 @@ void hfi_secure_free(void *p, bool known, size_t n) {
             hfi_report_error("heap corruption", p, n);
             return; /* warn mode: the damaged block is left alone */
         }
-    } else if (unknown_pointer(p, "invalid free")) {
+        if (hfi_secure >= HF_SECURE_QUARANTINE) {
+            hfi_quarantine_push(p, n);
+            return;
+        }
+    } else if (quarantined(p, "double free") || unknown_pointer(p, "invalid free")) {
         return;
     }
     free_now(p);
@@ -120,7 +135,7 @@ bool hfi_secure_realloc_ok(void *p, bool known, size_t n) {
         hfi_report_error("heap corruption", p, n);
         return false;
     }
-    return !unknown_pointer(p, "invalid free");
+    return !quarantined(p, "realloc of a freed block") && !unknown_pointer(p, "invalid free");
 }
 
 size_t hfi_secure_usable_size(const void *p) {
@@ -157,4 +172,5 @@ static void check_live(void *ctx, const void *p, size_t n) {
 void hfi_secure_exit(void) {
     if (hfi_secure == 0) return;
     hfi_blockmap_each(check_live, NULL);
+    if (hfi_secure >= HF_SECURE_QUARANTINE) hfi_quarantine_verify_all();
 }

@@ -82,7 +82,8 @@ bool hfi_parse_size(const char *s, long long *result);
     X(verbose, 0, 0, "1: print the options in effect at start-up")                                 \
     X(stats, 0, 0, "1: count every call and print statistics at exit (see HEAPFORGE_STATS_FILE)")  \
     X(leaks, 0, 0, "1: count every call and report the blocks still live at exit")                 \
-    X(secure, 0, 0, "hardening level 0..3 (docs/hardening.md); 1 and up run instrumented")
+    X(secure, 0, 0, "hardening level 0..3 (docs/hardening.md); 1 and up run instrumented")         \
+    X(quarantine, 4LL << 20, 0, "bytes of freed blocks held back at HEAPFORGE_SECURE=3")
 
 typedef struct hf_options {
 #define HF_OPTION_FIELD(name, def, min, desc) long long name;
@@ -327,6 +328,14 @@ bool hfi_secure_check_size(void *p, size_t size); /* exact free_sized; false: no
 void hfi_secure_exit(void);                       /* live canaries (and quarantine) at exit */
 /* shuffle.c: fresh blocks in random order (level 2) */
 hf_block *hfi_shuffle_carve(hf_page *pg, uint8_t *first, uint32_t n);
+/* quarantine.c: freed blocks wait, filled or protected (level 3) */
+void hfi_quarantine_push(void *p, size_t n);
+bool hfi_quarantine_find(const void *p, size_t *n);
+void hfi_quarantine_verify_all(void);
+void hfi_quarantine_flush(void); /* hf_trim: release every waiting block */
+void hfi_quarantine_fork_prepare(void);
+void hfi_quarantine_fork_parent(void);
+void hfi_quarantine_fork_child(void);
 /* canary.c: the bytes after the requested size */
 void hfi_canary_fill(void *p, size_t n);
 bool hfi_canary_intact(const void *p, size_t n);
