@@ -131,6 +131,7 @@ typedef struct hf_span {
     struct hf_span *next, *prev; /* cache links */
     uint8_t state;               /* enum hf_span_state */
     uint8_t is_huge; /* at or above the huge threshold: unmapped on free, never cached */
+    uint8_t guarded; /* HEAPFORGE_SECURE >= 2: the mapping's last OS page is a guard */
     uint8_t *user;   /* the pointer handed out */
     size_t dirty;    /* payload bytes that may be resident */
     uint64_t cached_at;
@@ -150,8 +151,9 @@ typedef struct hf_segment_list {
 #define HF_HEAP_COUNTERS(X)                                                                        \
     X(mallocs)                                                                                     \
     X(callocs)                                                                                     \
-    X(aligned_allocs) X(reallocs) X(frees) X(requested_total) X(allocated_total) X(live_requested) \
-        X(live_bytes) X(live_blocks)
+    X(aligned_allocs)                                                                              \
+    X(reallocs) X(frees) X(requested_total) X(allocated_total) X(live_requested) X(live_bytes)     \
+        X(live_blocks)
 #define HF_STAT_BUCKETS (HF_CLASS_COUNT + 1) /* the size classes, then every larger block */
 typedef struct hf_heap_stats {
 #define HF_HEAP_COUNTER_FIELD(name) int64_t name;
