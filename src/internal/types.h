@@ -150,10 +150,8 @@ typedef struct hf_segment_list {
  * figures go negative in a heap that frees other threads' blocks; the sums are right. */
 #define HF_HEAP_COUNTERS(X)                                                                        \
     X(mallocs)                                                                                     \
-    X(callocs)                                                                                     \
-    X(aligned_allocs)                                                                              \
-    X(reallocs) X(frees) X(requested_total) X(allocated_total) X(live_requested) X(live_bytes)     \
-        X(live_blocks)
+    X(callocs) X(aligned_allocs) X(reallocs) X(frees) X(requested_total) X(allocated_total)        \
+        X(live_requested) X(live_bytes) X(live_blocks)
 #define HF_STAT_BUCKETS (HF_CLASS_COUNT + 1) /* the size classes, then every larger block */
 typedef struct hf_heap_stats {
 #define HF_HEAP_COUNTER_FIELD(name) int64_t name;
