@@ -10,6 +10,9 @@ project's bar (at most 1.1x the better of glibc and mimalloc).
   bench/run.py --quick              # 1 round at a small scale: a fast smoke run
   bench/run.py --only pairs,larson --rounds 9 --markdown
   bench/run.py --fastpath           # instructions per malloc(16)/free pair, under callgrind
+  bench/run.py --allocators heapforge --secure-levels 1,2,3 --rounds 3
+                                    # heapforge at HEAPFORGE_SECURE=1..3 too, with their cost
+                                    # as ratios to heapforge at level 0
 
 Python 3 standard library only. See bench/README.md.
 """
@@ -56,16 +59,22 @@ class UsageError(Exception):
 
 
 class Allocator:
-    def __init__(self, name, lib):
+    def __init__(self, name, lib, extra=None):
         self.name = name
         self.lib = lib  # path of the shared object to preload, None for glibc
+        self.extra = extra or {}  # environment of this variant (HEAPFORGE_SECURE)
 
     def env(self, base):
         env = dict(base)
         env.pop("LD_PRELOAD", None)
+        env.pop("HEAPFORGE_SECURE", None)
         if self.lib:
             env["LD_PRELOAD"] = self.lib
+        env.update(self.extra)
         return env
+
+
+SECURE_PREFIX = "hf-secure"  # heapforge at HEAPFORGE_SECURE=N is the allocator "hf-secureN"
 
 
 def resolve_allocators(names, build, explicit):
@@ -372,6 +381,28 @@ def report(workloads, allocs, results, args, scale, out):
         out.write("\n%d of %d workload(s) over the bar; geomean of heapforge/best time: %s\n"
                   % (over, len(workloads), fmt_ratio(geomean(hf_ratios))))
 
+    secure = [a for a in names if a.startswith(SECURE_PREFIX)]
+    if secure:
+        head("Secure levels: cost as ratios to heapforge at HEAPFORGE_SECURE=0 (time, peak RSS)")
+        rows, per = [], {a: ([], []) for a in secure}
+        for w in workloads:
+            base = sums[(w.name, "heapforge")]
+            row = [w.name, "%.3f" % base.time if base.time else "-"]
+            for a in secure:
+                s = sums[(w.name, a)]
+                tr = s.time / base.time if s.time and base.time else None
+                rr = s.rss / base.rss if s.rss and base.rss else None
+                if tr:
+                    per[a][0].append(tr)
+                if rr:
+                    per[a][1].append(rr)
+                row.append("%s / %s" % (fmt_ratio(tr), fmt_ratio(rr)))
+            rows.append(row)
+        rows.append(["geomean", ""] + ["%s / %s" % (fmt_ratio(geomean(per[a][0])), fmt_ratio(geomean(per[a][1])))
+                                       for a in secure])
+        out.write(render(["workload", "level 0 s"] + ["level %s" % a[len(SECURE_PREFIX):] for a in secure],
+                         rows, md, ["l", "r"] + ["r"] * len(secure)) + "\n")
+
     failed = [(w.name, a) for w in workloads for a in names if sums[(w.name, a)].failed]
     if failed:
         head("Failures")
@@ -415,6 +446,11 @@ def run_suite(args, build, scale):
     if "glibc" not in names:
         names = ["glibc"] + names  # the reference for checksums and ratios
     allocs, notes = resolve_allocators(names, build, explicit)
+    for level in args.secure_levels or []:
+        hf = next((a for a in allocs if a.name == "heapforge"), None)
+        if hf is None:
+            raise UsageError("--secure-levels needs heapforge among the allocators")
+        allocs.append(Allocator("%s%d" % (SECURE_PREFIX, level), hf.lib, {"HEAPFORGE_SECURE": str(level)}))
     for n in notes:
         print("note: " + n, file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="hf-bench-") as tmp:
@@ -622,6 +658,9 @@ def parse_args(argv):
                    % QUICK_SCALE)
     p.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds before a run is killed (default 300)")
+    p.add_argument("--secure-levels", default=None,
+                   help="comma-separated HEAPFORGE_SECURE levels (1-3) to run heapforge at as well, "
+                        "with a table of their cost relative to level 0")
     p.add_argument("--fastpath", action="store_true",
                    help="count instructions per malloc(16)/free pair under callgrind instead")
     p.add_argument("--fastpath-n", type=int, default=100000, help="N for --fastpath (runs N and 2N; default 1e5)")
@@ -632,6 +671,12 @@ def parse_args(argv):
 
     args.only = split(args.only)
     args.allocators = split(args.allocators)
+    try:
+        args.secure_levels = [int(x) for x in split(args.secure_levels) or []]
+    except ValueError:
+        p.error("--secure-levels takes levels like 1,2,3")
+    if any(not 1 <= x <= 3 for x in args.secure_levels):
+        p.error("--secure-levels: levels are 1, 2 or 3")
     if args.rounds is None:
         args.rounds = 1 if args.quick else 5
     if args.rounds < 1:

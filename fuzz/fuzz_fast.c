@@ -25,19 +25,6 @@ static fuzz_block slots[FUZZ_SLOTS];
 static uint64_t next_id;
 static unsigned huge_live; /* at most one huge block at a time keeps the RSS bounded */
 
-/* Known bugs, reported in fuzz/README.md ("Findings"); until they are fixed the target steers
- * around them so that it can look for others (-DFUZZ_KNOWN_BUGS=1 hits them again):
- * 1. an aligned request of 0 bytes with an alignment of 256 KiB or more returns a block whose
- *    usable size is 0, and at 4 MiB its free is reported as invalid: ask for 1 byte instead;
- * 2. realloc of an over-aligned span block to a medium size above its usable size copies the
- *    new size and reads past the mapping: such reallocs keep to the usable size. */
-#ifndef FUZZ_KNOWN_BUGS
-#define FUZZ_KNOWN_BUGS 0
-#endif
-static size_t aligned_size(size_t n) {
-    return n == 0 && !FUZZ_KNOWN_BUGS ? 1 : n;
-}
-
 static void adopt(int i, void *p, size_t req, size_t align, int zeroed) {
     FUZZ_CHECK(p != NULL, "allocation of %zu bytes (align %zu) failed", req, align);
     FUZZ_CHECK(hf_owns(p), "hf_owns(%p) is 0 for a live block", p);
@@ -88,8 +75,6 @@ static void do_realloc(fuzz_input *in, int i) {
         return;
     }
     check_live(b, "before realloc");
-    if (!FUZZ_KNOWN_BUGS && b->align > 128 * FUZZ_KIB && n <= 128 * FUZZ_KIB && n > b->usable)
-        n = b->usable;
     fuzz_block old = *b;
     void *q = hf_realloc(b->p, n);
     if (n == 0) { /* glibc semantics: freed, NULL returned */
@@ -132,14 +117,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case 4: {
             release(i, FREE_PLAIN);
             size_t align = fuzz_align(&in, 16);
-            size_t n = aligned_size(fuzz_size(&in, huge_live == 0));
+            size_t n = fuzz_size(&in, huge_live == 0);
             adopt(i, hf_aligned_alloc(align, n), n, align, 0);
             break;
         }
         case 5: {
             release(i, FREE_PLAIN);
             size_t align = fuzz_align(&in, 16);
-            size_t n = aligned_size(fuzz_size(&in, huge_live == 0));
+            size_t n = fuzz_size(&in, huge_live == 0);
             void *p = NULL;
             int rc = hf_posix_memalign(&p, align, n);
             FUZZ_CHECK(rc == 0, "posix_memalign(%zu, %zu) returned %d", align, n, rc);

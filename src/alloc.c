@@ -11,6 +11,7 @@ static inline void *malloc_any(size_t n, bool zero) {
     hf_heap *heap = hfi_tl_heap;
     if (HF_LIKELY(n <= HF_DIRECT_MAX)) {
         hf_page *pg = heap->direct[(n + 15) >> 4];
+        hf_assert(hfi_secure == 0 || pg->free == NULL); /* secure: links are encoded */
         if (HF_LIKELY(pg->free != NULL)) return hfi_page_pop(pg, n, zero);
     }
     return hfi_heap_malloc_slow(heap, n, zero);

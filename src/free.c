@@ -5,6 +5,7 @@
  * local_free. Everything else -- frees from other threads, spans, aligned interior pointers,
  * pages in the full queue, errors -- goes through hfi_free_generic. */
 #include "internal/internal.h"
+#include "harden/encode.h"
 
 static inline uintptr_t free_mark(const hf_block *b) {
     return (uintptr_t)b ^ hfi_secret;
@@ -29,6 +30,7 @@ HF_API void hf_free(void *p) {
         /* free_limit is 0 while the page is full or holds aligned blocks: those go generic. */
         if (HF_LIKELY(off < pg->free_limit && is_block_offset(pg, off) &&
                       b->mark != free_mark(b))) {
+            hf_assert(hfi_secure == 0); /* secure levels never come here: links are raw */
             b->next = pg->local_free;
             b->mark = free_mark(b);
             pg->local_free = b;
@@ -97,7 +99,7 @@ HF_NOINLINE void hfi_free_generic(hf_header *h, void *p) {
     }
     b->mark = free_mark(b);
     if (local) {
-        b->next = pg->local_free;
+        hfi_link_set(pg, b, pg->local_free);
         pg->local_free = b;
         if (--pg->used == 0)
             hfi_heap_page_retire(heap, pg);
@@ -107,17 +109,19 @@ HF_NOINLINE void hfi_free_generic(hf_header *h, void *p) {
     }
     hf_block *old = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);
     do {
-        b->next = old;
+        hfi_link_set(pg, b, old);
     } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, b, memory_order_release,
                                                     memory_order_relaxed));
     if (atomic_load_explicit(&h->remote_pending, memory_order_relaxed) == 0)
         atomic_store_explicit(&h->remote_pending, 1, memory_order_release);
 }
 
-/* C23's sized frees. The size the program allocated is not kept, so the check is the one the
- * block itself allows: a size larger than the block is certainly wrong. */
+/* C23's sized frees. Below the secure levels the size the program allocated is not kept, so
+ * the check is the one the block itself allows: a size larger than the block is certainly
+ * wrong. From level 1 the block map has the requested size: the size must equal it. */
 static void check_size(void *p, size_t size) {
     if (p == NULL) return;
+    if (hfi_secure != 0 && hfi_tl_hook_busy == 0 && hfi_secure_check_size(p, size)) return;
     size_t usable = hfi_usable_size(p, NULL);
     if (usable != 0 && size > usable) hfi_report_error("free_sized with a wrong size", p, size);
 }
@@ -128,7 +132,9 @@ HF_API void hf_free_sized(void *p, size_t size) {
 }
 
 HF_API void hf_free_aligned_sized(void *p, size_t alignment, size_t size) {
-    (void)alignment;
+    /* A pointer that lacks the alignment it claims: a branch, so at every level. */
+    if (alignment != 0 && (uintptr_t)p % alignment != 0)
+        hfi_report_error("free_aligned_sized with a wrong alignment", p, 0);
     check_size(p, size);
     hf_free(p);
 }
@@ -150,6 +156,7 @@ size_t hfi_usable_size(const void *p, hf_header **hdr) {
 }
 
 HF_API size_t hf_usable_size(const void *p) {
+    if (HF_UNLIKELY(hfi_secure != 0) && hfi_tl_hook_busy == 0) return hfi_secure_usable_size(p);
     return hfi_usable_size(p, NULL);
 }
 

@@ -254,6 +254,7 @@ static void *heap_malloc(hf_heap *heap, size_t n, bool zero) {
             return NULL;
         }
     }
+    if (HF_UNLIKELY(hfi_secure != 0)) return hfi_page_pop_checked(pg, n, zero);
     return hfi_page_pop(pg, n, zero);
 }
 

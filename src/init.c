@@ -29,6 +29,7 @@ void hfi_process_init(void) {
 static void fork_prepare(void) {
     hfi_lab_fork_prepare();
     hfi_trace_fork_prepare();
+    hfi_quarantine_fork_prepare();
     hfi_blockmap_fork_prepare();
     hfi_heap_fork_prepare();
     hfi_segment_fork_prepare();
@@ -40,6 +41,7 @@ static void fork_parent(void) {
     hfi_heap_fork_parent();
     hfi_blockmap_fork_parent();
     hfi_trace_fork_parent();
+    hfi_quarantine_fork_parent();
     hfi_lab_fork_parent();
 }
 static void fork_child(void) {
@@ -48,6 +50,7 @@ static void fork_child(void) {
     hfi_heap_fork_child();
     hfi_blockmap_fork_child();
     hfi_trace_fork_child();
+    hfi_quarantine_fork_child();
     hfi_lab_fork_child();
 }
 
@@ -60,6 +63,7 @@ __attribute__((constructor(101))) static void hf_constructor(void) {
 }
 
 __attribute__((destructor(101))) static void hf_destructor(void) {
+    hfi_secure_exit();
     hfi_stats_exit();
     if (hfi_hooks & HF_HOOK_TRACE) hfi_trace_finish();
 }

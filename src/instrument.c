@@ -33,14 +33,18 @@ void hfi_instrument_init(void) {
     if (hfi_options.stats || hfi_options.leaks) want |= HF_HOOK_STATS;
     if (hfi_options.leaks) want |= HF_HOOK_LEAKS;
     if (hfi_options_trace != NULL) want |= HF_HOOK_TRACE;
+    /* The secure levels need each block's requested size (canaries, exact sized frees): the
+     * block map, which comes with the counters. */
+    if (hfi_options.secure > 0) want |= HF_HOOK_SECURE | HF_HOOK_STATS;
     if (want == 0) return;
     if (atomic_load(&hfi_os_stats.threads) != 0) {
-        hfi_warn("statistics, leak checks and traces need the environment before the first "
-                 "allocation; they are off");
+        hfi_warn("statistics, leak checks, traces and HEAPFORGE_SECURE need the environment "
+                 "before the first allocation; they are off");
         return;
     }
     if ((want & HF_HOOK_TRACE) && !hfi_trace_start(hfi_options_trace)) want &= ~HF_HOOK_TRACE;
     hfi_hooks = want;
+    if (want & HF_HOOK_SECURE) hfi_secure_init();
 }
 
 static inline int64_t rd(const int64_t *x) {
@@ -114,24 +118,26 @@ static void note_alloc(void *p, size_t n, enum hf_call call) {
     count_block(heap, n, hfi_usable_size(p, NULL), 1);
 }
 
-/* Forget p before it is freed (after the free, another thread may get the address again). */
-static void note_free(void *p) {
-    if (!(hfi_hooks & HF_HOOK_STATS)) return;
-    size_t n;
-    if (!hfi_blockmap_remove(p, &n)) return; /* not counted: foreign, double free, or early */
+/* Forget p before it is freed (after the free, another thread may get the address again).
+ * false when p was not counted: foreign, double free, or early; else its requested size. */
+static bool note_free(void *p, size_t *n) {
+    if (!(hfi_hooks & HF_HOOK_STATS) || !hfi_blockmap_remove(p, n)) return false;
     hf_heap *heap = counting_heap();
-    if (heap != NULL) count_block(heap, n, hfi_usable_size(p, NULL), -1);
+    if (heap != NULL) count_block(heap, *n, hfi_usable_size(p, NULL), -1);
+    return true;
 }
 
 void *hfi_hooked_alloc(size_t n, size_t align, enum hf_call call) {
+    size_t ask = hfi_secure != 0 ? hfi_secure_request(n) : n; /* room for a canary */
     hfi_tl_hook_busy++;
     void *p;
     if (call == HF_CALL_ALIGNED)
-        p = hfi_malloc_aligned(align, n, false);
+        p = hfi_malloc_aligned(align, ask, false);
     else
-        p = call == HF_CALL_CALLOC ? hfi_malloc_zero(n) : hf_malloc(n);
+        p = call == HF_CALL_CALLOC ? hfi_malloc_zero(ask) : hf_malloc(ask);
     hfi_tl_hook_busy--;
     if (p != NULL) note_alloc(p, n, call);
+    if (p != NULL && hfi_secure != 0) hfi_secure_alloced(p, n);
     if (hfi_hooks & HF_HOOK_TRACE) {
         static const uint8_t ops[] = {HFI_TRACE_MALLOC, HFI_TRACE_CALLOC, HFI_TRACE_ALIGNED};
         hfi_trace_record(ops[call], HFI_TRACE_MEMALIGN, 0, p, n, NULL, align);
@@ -141,15 +147,20 @@ void *hfi_hooked_alloc(size_t n, size_t align, enum hf_call call) {
 
 void hfi_hooked_free(void *p) {
     if (hfi_hooks & HF_HOOK_TRACE) hfi_trace_record(HFI_TRACE_FREE, 0, 0, p, 0, NULL, 0);
-    note_free(p);
+    size_t n = 0;
+    bool known = note_free(p, &n);
+    if (hfi_secure != 0) {
+        hfi_secure_free(p, known, n); /* checks, then frees or quarantines */
+        return;
+    }
     hfi_tl_hook_busy++;
     hf_free(p);
     hfi_tl_hook_busy--;
 }
 
 /* realloc moved or resized a block into q (in place: the same address; NULL when realloc(p, 0)
- * freed it):
- * the old block's figures go, the new one's come, and the call counts as one realloc. */
+ * freed it): the old block's figures go, the new one's come, and the call counts as one
+ * realloc. */
 static void note_realloc(size_t old_n, size_t old_usable, bool counted, void *q, size_t n) {
     if (!(hfi_hooks & HF_HOOK_STATS)) return;
     hf_heap *heap = counting_heap();
@@ -168,7 +179,8 @@ static void note_realloc(size_t old_n, size_t old_usable, bool counted, void *q,
 /* Recording: the event must be stamped while both blocks are out of other threads' reach --
  * after the new block is taken and before the old one is freed -- or the trace could show an
  * address handed out twice. So a moving realloc is done here as malloc, copy, record, free
- * (the allocator's own in-place growth is given up while recording). */
+ * (the allocator's own in-place growth is given up while recording; at a secure level every
+ * realloc moves, so the old block takes the secure free: checks and quarantine). */
 static void *traced_realloc(void *p, size_t n) {
     size_t usable = hfi_usable_size(p, NULL);
     if (usable == 0 || n > PTRDIFF_MAX) { /* not a live block: the allocator reports or fails */
@@ -179,23 +191,30 @@ static void *traced_realloc(void *p, size_t n) {
     }
     size_t old_n = 0;
     bool counted = (hfi_hooks & HF_HOOK_STATS) && hfi_blockmap_remove(p, &old_n);
+    if (hfi_secure != 0 && !hfi_secure_realloc_ok(p, counted, old_n)) return NULL;
+    size_t keep = counted ? old_n : usable; /* the bytes that hold the program's data */
     void *q = p;
-    if (n == 0 || n > usable || (n < usable / 2 && usable > 64)) {
+    if (n == 0 || hfi_secure != 0 || n > usable || (n < usable / 2 && usable > 64)) {
         hfi_tl_hook_busy++;
-        q = n == 0 ? NULL : hf_malloc(n);
+        q = n == 0 ? NULL : hf_malloc(hfi_secure != 0 ? hfi_secure_request(n) : n);
         hfi_tl_hook_busy--;
         if (q == NULL && n != 0) {
             if (counted) hfi_blockmap_insert(p, old_n);
             return NULL;
         }
-        if (q != NULL) memcpy(q, p, n < usable ? n : usable);
+        if (q != NULL) memcpy(q, p, n < keep ? n : keep);
     }
     hfi_trace_record(HFI_TRACE_REALLOC, 0, 0, q, n, p, 0);
     note_realloc(old_n, usable, counted, q, n);
+    if (q != NULL && hfi_secure != 0) hfi_secure_alloced(q, n);
     if (q != p) {
-        hfi_tl_hook_busy++;
-        hf_free(p);
-        hfi_tl_hook_busy--;
+        if (hfi_secure != 0) {
+            hfi_secure_free(p, counted, old_n);
+        } else {
+            hfi_tl_hook_busy++;
+            hf_free(p);
+            hfi_tl_hook_busy--;
+        }
     }
     return q;
 }
@@ -205,17 +224,23 @@ static void *traced_realloc(void *p, size_t n) {
 void *hfi_hooked_realloc(void *p, size_t n) {
     if (p == NULL) return hfi_hooked_alloc(n, 0, HF_CALL_MALLOC);
     if (hfi_hooks & HF_HOOK_TRACE) return traced_realloc(p, n);
+    if (n == 0 && hfi_secure != 0) { /* free and return NULL, through the secure free */
+        hfi_hooked_free(p);
+        return NULL;
+    }
     size_t old_n = 0;
     bool counted = (hfi_hooks & HF_HOOK_STATS) && hfi_blockmap_remove(p, &old_n);
+    if (hfi_secure != 0 && !hfi_secure_realloc_ok(p, counted, old_n)) return NULL;
     size_t old_usable = counted ? hfi_usable_size(p, NULL) : 0;
     hfi_tl_hook_busy++;
-    void *q = hf_realloc(p, n);
+    void *q = hf_realloc(p, hfi_secure != 0 ? hfi_secure_request(n) : n);
     hfi_tl_hook_busy--;
     if (q == NULL && n != 0) {
         if (counted) hfi_blockmap_insert(p, old_n);
         return NULL;
     }
     note_realloc(old_n, old_usable, counted, q, n);
+    if (q != NULL && hfi_secure != 0) hfi_secure_alloced(q, n);
     return q;
 }
 

@@ -7,6 +7,7 @@
  * that is too small is grown with mremap, which moves page tables, never bytes. Huge spans are
  * unmapped on free. realloc of a span resizes the mapping in place, or moves it with mremap. */
 #include "internal/internal.h"
+#include "harden/guard.h"
 
 #include <string.h>
 
@@ -128,15 +129,18 @@ static hf_span *cache_take(size_t need) {
 
 void *hfi_span_alloc(size_t n, size_t align, bool zero) {
     if (align < HF_ALIGNMENT) align = HF_ALIGNMENT;
+    /* A zero-byte request still gets a byte: with n = 0 the payload would start at the very end
+     * of the mapping (usable size 0), and with align = 4 MiB in a unit the page map lacks. */
+    if (n == 0) n = 1;
     size_t off = payload_offset(align);
     if (n > ((size_t)1 << HF_ADDRESS_BITS) - off - HF_SEGMENT_SIZE) {
         hfi_set_enomem();
         return NULL;
     }
-    size_t need = hf_align_up(off + n, HF_OS_PAGE_SIZE);
+    size_t need = hf_align_up(off + n, HF_OS_PAGE_SIZE) + hfi_guard_extra();
     bool huge = (long long)n >= hfi_options.huge_threshold;
     hf_span *sp = NULL;
-    if (!huge && off < HF_SEGMENT_SIZE) sp = cache_take(need);
+    if (!huge && off < HF_SEGMENT_SIZE && !hfi_guard_on()) sp = cache_take(need);
     if (sp == NULL) {
         void *base;
         size_t size;
@@ -148,7 +152,9 @@ void *hfi_span_alloc(size_t n, size_t align, bool zero) {
         sp->dirty = 0;
         hfi_header_publish(&sp->h, base, size, true);
         atomic_fetch_add_explicit(&hfi_os_stats.spans, 1, memory_order_relaxed);
+        if (hfi_guard_on()) hfi_guard_place(sp, size);
     }
+    sp->guarded = hfi_guard_on();
     sp->h.kind = HF_SEG_SPAN;
     atomic_store_explicit(&sp->h.owner, HF_OWNER_NONE, memory_order_relaxed);
     sp->state = HF_SPAN_LIVE;
@@ -163,10 +169,16 @@ void *hfi_span_alloc(size_t n, size_t align, bool zero) {
     return sp->user;
 }
 
+/* The payload's bytes: from the user pointer to the end of the mapping or to its guard. */
+static size_t payload_size(const hf_span *sp) {
+    size_t guard = sp->guarded ? HF_OS_PAGE_SIZE : 0;
+    return sp->h.map_size - guard - (size_t)(sp->user - (const uint8_t *)sp);
+}
+
 size_t hfi_span_usable(const hf_span *sp, const void *p) {
     if (sp->state != HF_SPAN_LIVE || (const uint8_t *)p != sp->user) return 0;
     if ((const uint8_t *)p >= (const uint8_t *)sp + sp->h.map_size) return 0;
-    return sp->h.map_size - (size_t)(sp->user - (const uint8_t *)sp);
+    return payload_size(sp);
 }
 
 /* Is p this span's live block? Pointers past the mapping (a foreign mapping may share the
@@ -175,7 +187,7 @@ static bool span_check(hf_span *sp, void *p, const char *what) {
     if (sp->state == HF_SPAN_LIVE && (uint8_t *)p == sp->user) return true;
     if ((uint8_t *)p >= (uint8_t *)sp + sp->h.map_size) return false;
     hfi_report_error(sp->state != HF_SPAN_LIVE && (uint8_t *)p == sp->user ? what : "invalid free",
-                     p, sp->h.map_size - (size_t)(sp->user - (uint8_t *)sp));
+                     p, payload_size(sp));
     return false;
 }
 
@@ -214,11 +226,11 @@ void hfi_span_free(hf_span *sp, void *p) {
 void *hfi_span_realloc(hf_span *sp, void *p, size_t n) {
     if (!span_check(sp, p, "realloc of a freed block")) return NULL;
     size_t off = (size_t)(sp->user - (uint8_t *)sp);
-    size_t usable = sp->h.map_size - off;
+    size_t usable = payload_size(sp);
     if (n <= HF_MEDIUM_MAX) { /* small again: move to a page */
         void *q = hf_malloc(n);
         if (q == NULL) return NULL;
-        memcpy(q, p, n);
+        memcpy(q, p, n < usable ? n : usable); /* an over-aligned span may hold less than n */
         hfi_span_free(sp, p);
         return q;
     }
@@ -229,6 +241,14 @@ void *hfi_span_realloc(hf_span *sp, void *p, size_t n) {
     size_t need = hf_align_up(off + n, HF_OS_PAGE_SIZE);
     size_t size = sp->h.map_size;
     sp->is_huge = (long long)n >= hfi_options.huge_threshold;
+    if (sp->guarded) { /* the guard must stay at the end: fits as it is, or moves */
+        if (n <= usable) return p;
+        void *q = hfi_span_alloc(n, HF_ALIGNMENT, false);
+        if (q == NULL) return NULL;
+        memcpy(q, p, usable);
+        hfi_span_free(sp, p);
+        return q;
+    }
     if (need <= size) {
         /* Shrink the mapping when at least a quarter (and 1 MiB) would be given back. */
         size_t spare = size - need;

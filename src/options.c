@@ -61,6 +61,11 @@ void hfi_options_init(void) {
             hfi_warn("ignoring HEAPFORGE_ON_ERROR=%s: expected abort or warn; using abort",
                      on_error);
     }
+    if (hfi_options.secure > HF_SECURE_MAX) {
+        hfi_warn("ignoring HEAPFORGE_SECURE=%lld: expected a level from 0 to %d; using 0",
+                 hfi_options.secure, HF_SECURE_MAX);
+        hfi_options.secure = 0;
+    }
     hfi_options_read = true;
     if (hfi_options.verbose) hfi_options_print();
     hfi_instrument_init();

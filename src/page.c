@@ -4,6 +4,7 @@
  * blocks touches two blocks' worth of memory. The owner pops from `free`, pushes its own frees
  * on `local_free` and takes other threads' frees from `thread_free` in one atomic exchange. */
 #include "internal/internal.h"
+#include "harden/encode.h"
 
 #include <string.h>
 
@@ -41,10 +42,15 @@ bool hfi_page_extend(hf_page *pg) {
     if (n > pg->reserved - pg->capacity) n = pg->reserved - pg->capacity;
     uint8_t *first = pg->start + (size_t)pg->capacity * bs;
     hfi_segment_touch(hfi_segment_of_page(pg), first, first + (size_t)n * bs);
-    uint8_t *b = first;
-    for (uint32_t i = 0; i + 1 < n; i++, b += bs) ((hf_block *)b)->next = (hf_block *)(b + bs);
-    ((hf_block *)b)->next = NULL;
-    pg->free = (hf_block *)first;
+    if (HF_UNLIKELY(hfi_secure >= HF_SECURE_SHUFFLE)) {
+        pg->free = hfi_shuffle_carve(pg, first, n); /* random order, encoded links */
+    } else {
+        uint8_t *b = first;
+        for (uint32_t i = 0; i + 1 < n; i++, b += bs)
+            hfi_link_set(pg, (hf_block *)b, (hf_block *)(b + bs));
+        hfi_link_set(pg, (hf_block *)b, NULL);
+        pg->free = (hf_block *)first;
+    }
     __atomic_store_n(&pg->capacity, pg->capacity + n, __ATOMIC_RELAXED);
     pg->free_is_zero = pg->fresh_zero;
     hfi_page_update_limit(pg);
@@ -62,9 +68,9 @@ void hfi_page_collect(hf_page *pg) {
     if (atomic_load_explicit(&pg->thread_free, memory_order_relaxed) != NULL) {
         hf_block *tf = atomic_exchange_explicit(&pg->thread_free, NULL, memory_order_acquire);
         uint32_t count = 1;
-        hf_block *tail = tf;
-        while (tail->next != NULL) tail = tail->next, count++;
-        tail->next = pg->local_free;
+        hf_block *tail = tf, *next;
+        while ((next = hfi_link_next(pg, tail)) != NULL) tail = next, count++;
+        hfi_link_set(pg, tail, pg->local_free);
         pg->local_free = tf;
         hf_assert(pg->used >= count);
         pg->used -= count;
@@ -76,16 +82,26 @@ void hfi_page_collect(hf_page *pg) {
     }
 }
 
-static bool list_contains(const hf_block *list, const hf_block *b, uint32_t limit) {
-    for (; list != NULL && limit > 0; list = list->next, limit--)
+static bool list_contains(const hf_page *pg, const hf_block *list, const hf_block *b) {
+    for (uint32_t limit = pg->reserved; list != NULL && limit > 0; limit--) {
         if (list == b) return true;
+        list = hfi_link_raw(pg, list);
+        if (!hfi_link_is_block(pg, list, pg->capacity)) return false; /* forged: stop */
+    }
     return false;
 }
 
 /* Is b on one of the owner's lists? (Validators and tests; O(blocks).) */
 bool hfi_page_contains_free(hf_page *pg, const hf_block *b) {
-    return list_contains(pg->free, b, pg->reserved) ||
-           list_contains(pg->local_free, b, pg->reserved);
+    return list_contains(pg, pg->free, b) || list_contains(pg, pg->local_free, b);
+}
+
+/* The slow path's pop while secure: the head's link is decoded and checked first (a forged
+ * one is reported and ends the list), then the ordinary pop runs on the decoded link. */
+void *hfi_page_pop_checked(hf_page *pg, size_t n, bool zero) {
+    hf_block *b = pg->free;
+    b->next = hfi_link_next_checked(pg, b);
+    return hfi_page_pop(pg, n, zero);
 }
 
 /* The start of the block that contains p, or NULL if p is outside the carved blocks. */
@@ -98,7 +114,7 @@ void *hfi_page_block_start(const hf_page *pg, const void *p) {
 }
 
 static bool list_is_valid(const hf_page *pg, const hf_block *list, uint32_t *count) {
-    for (const hf_block *b = list; b != NULL; b = b->next) {
+    for (const hf_block *b = list; b != NULL; b = hfi_link_raw(pg, b)) {
         const uint8_t *q = (const uint8_t *)b;
         if (q < pg->start || q >= pg->start + (size_t)pg->capacity * pg->block_size) return false;
         if ((size_t)(q - pg->start) % pg->block_size != 0) return false;

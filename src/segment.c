@@ -6,6 +6,7 @@
  * front, so finding a slot is O(1). Dirty and purge masks are kept at 64 KiB granularity for
  * both kinds, so a segment can change kind when it is reused from the cache. */
 #include "internal/internal.h"
+#include "harden/guard.h"
 
 #include <string.h>
 
@@ -76,6 +77,7 @@ static void slot_area(hf_segment *s, unsigned i, uint8_t **start, size_t *size) 
     size_t psize = (size_t)1 << s->h.page_shift;
     uint8_t *p = (uint8_t *)s + (size_t)i * psize;
     if (i == 0) p += HF_SEGMENT_HEADER, psize -= HF_SEGMENT_HEADER;
+    if (i + 1 == s->h.page_count) psize -= hfi_guard_extra(); /* the segment's guard page */
     *start = p;
     *size = psize;
 }
@@ -211,6 +213,7 @@ static hf_segment *segment_fresh(void) {
     if (s == NULL) return NULL;
     s->dirty_mask = 0; /* committed: the header alone (resident_bytes) */
     hfi_header_publish(&s->h, base, size, false);
+    if (hfi_guard_on()) hfi_guard_place(s, HF_SEGMENT_SIZE);
     atomic_fetch_add_explicit(&hfi_os_stats.segments, 1, memory_order_relaxed);
     return s;
 }

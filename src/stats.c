@@ -337,6 +337,8 @@ void hfi_stats_exit(void) {
 
 HF_API int hf_trim(size_t pad) {
     (void)pad;
+    /* Secure level 3: the quarantine lets go first (verified, zeroed, freed). */
+    if (hfi_secure >= HF_SECURE_QUARANTINE) hfi_quarantine_flush();
     size_t before = atomic_load(&hfi_os_stats.purges) + atomic_load(&hfi_os_stats.munmaps);
     /* Under a lab policy threads have no heap, and trim must not give them one. */
     hf_heap *heap =

@@ -65,6 +65,8 @@ bool hfi_prim_process_alive(uint32_t pid);
 bool hfi_prim_write(int fd, const void *buf, size_t n);
 void hfi_prim_close(int fd);
 __attribute__((noreturn)) void hfi_prim_abort(void);
+bool hfi_prim_protect(void *p, size_t size, bool access); /* false: access none */
+void hfi_prim_program_data(uintptr_t *lo, uintptr_t *hi);
 
 /* ---- libc.c: non-allocating replacements for the libc we must not call ------------------ */
 const char *hfi_getenv(const char *name);
@@ -83,7 +85,9 @@ bool hfi_parse_size(const char *s, long long *result);
     X(span_cache, 256LL << 20, 0, "bytes of freed large blocks kept mapped for reuse")             \
     X(verbose, 0, 0, "1: print the options in effect at start-up")                                 \
     X(stats, 0, 0, "1: count every call and print statistics at exit (see HEAPFORGE_STATS_FILE)")  \
-    X(leaks, 0, 0, "1: count every call and report the blocks still live at exit")
+    X(leaks, 0, 0, "1: count every call and report the blocks still live at exit")                 \
+    X(secure, 0, 0, "hardening level 0..3 (docs/hardening.md); 1 and up run instrumented")         \
+    X(quarantine, 4LL << 20, 0, "bytes of freed blocks held back at HEAPFORGE_SECURE=3")
 
 typedef struct hf_options {
 #define HF_OPTION_FIELD(name, def, min, desc) long long name;
@@ -162,6 +166,7 @@ void hfi_page_update_limit(hf_page *pg);
 void hfi_page_collect(hf_page *pg);
 bool hfi_page_contains_free(hf_page *pg, const hf_block *b);
 void *hfi_page_block_start(const hf_page *pg, const void *p);
+void *hfi_page_pop_checked(hf_page *pg, size_t n, bool zero); /* secure: decoded, checked */
 bool hfi_page_is_valid(const hf_page *pg, const char **why);
 void hfi_queue_push_front(hf_page_queue *q, hf_page *pg);
 void hfi_queue_push_back(hf_page_queue *q, hf_page *pg);
@@ -292,9 +297,10 @@ void hfi_blockmap_fork_child(void);
 /* HF_HOOK_* bits, fixed before the first heap exists. While any is set, the direct tables stay
  * empty and pages keep free_limit at 0, so every malloc and free leaves its fast path for the
  * slow paths, which call the hooked functions below. Costs nothing when off. */
-#define HF_HOOK_STATS 0x1 /* counters, peaks, the block map */
-#define HF_HOOK_LEAKS 0x2 /* leak report at exit (needs the block map) */
-#define HF_HOOK_TRACE 0x4 /* every call recorded (trace/record.c) */
+#define HF_HOOK_STATS  0x1 /* counters, peaks, the block map */
+#define HF_HOOK_LEAKS  0x2 /* leak report at exit (needs the block map) */
+#define HF_HOOK_TRACE  0x4 /* every call recorded (trace/record.c) */
+#define HF_HOOK_SECURE 0x8 /* HEAPFORGE_SECURE >= 1: canaries, exact sizes, ... (harden/) */
 extern uint32_t hfi_hooks;
 extern HF_TLS int hfi_tl_hook_busy; /* inside a hooked call: the inner calls run plain */
 enum hf_call { HF_CALL_MALLOC, HF_CALL_CALLOC, HF_CALL_ALIGNED };
@@ -318,6 +324,36 @@ void hfi_trace_finish(void); /* at exit: every thread's buffered events */
 void hfi_trace_fork_prepare(void);
 void hfi_trace_fork_parent(void);
 void hfi_trace_fork_child(void);
+
+/* ---- harden/: the secure levels (HEAPFORGE_SECURE; docs/hardening.md) ------------------ */
+#define HF_SECURE_MAX        3
+#define HF_SECURE_SHUFFLE    2 /* from this level: guard pages, randomised free-list order */
+#define HF_SECURE_QUARANTINE 3 /* from this level: quarantine and zero-on-free */
+/* The level in effect, fixed with the hooks before the first heap exists: 0 unless the hooks
+ * carry HF_HOOK_SECURE. Slow paths test it; the fast paths never run while it is set. */
+extern int hfi_secure;
+/* secure.c: what the hooked calls do while secure */
+void hfi_secure_init(void);
+size_t hfi_secure_request(size_t n);                 /* bytes to ask for n: room for a canary */
+void hfi_secure_alloced(void *p, size_t n);          /* a block of n requested bytes came out */
+void hfi_secure_free(void *p, bool known, size_t n); /* checks, then frees or quarantines */
+bool hfi_secure_realloc_ok(void *p, bool known, size_t n);
+size_t hfi_secure_usable_size(const void *p);
+bool hfi_secure_check_size(void *p, size_t size); /* exact free_sized; false: not known */
+void hfi_secure_exit(void);                       /* live canaries (and quarantine) at exit */
+/* shuffle.c: fresh blocks in random order (level 2) */
+hf_block *hfi_shuffle_carve(hf_page *pg, uint8_t *first, uint32_t n);
+/* quarantine.c: freed blocks wait, filled or protected (level 3) */
+void hfi_quarantine_push(void *p, size_t n);
+bool hfi_quarantine_find(const void *p, size_t *n);
+void hfi_quarantine_verify_all(void);
+void hfi_quarantine_flush(void); /* hf_trim: release every waiting block */
+void hfi_quarantine_fork_prepare(void);
+void hfi_quarantine_fork_parent(void);
+void hfi_quarantine_fork_child(void);
+/* canary.c: the bytes after the requested size */
+void hfi_canary_fill(void *p, size_t n);
+bool hfi_canary_intact(const void *p, size_t n);
 
 /* ---- init.c ---------------------------------------------------------------------------- */
 void hfi_process_init(void);

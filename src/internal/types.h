@@ -131,6 +131,7 @@ typedef struct hf_span {
     struct hf_span *next, *prev; /* cache links */
     uint8_t state;               /* enum hf_span_state */
     uint8_t is_huge; /* at or above the huge threshold: unmapped on free, never cached */
+    uint8_t guarded; /* HEAPFORGE_SECURE >= 2: the mapping's last OS page is a guard */
     uint8_t *user;   /* the pointer handed out */
     size_t dirty;    /* payload bytes that may be resident */
     uint64_t cached_at;
@@ -181,6 +182,7 @@ typedef struct hf_heap {
     uint64_t next_purge;     /* earliest purge due among them (0: none) */
     struct hf_heap *next_heap, *prev_heap; /* process list of live heaps */
     int is_main;
+    uint64_t rng;        /* HEAPFORGE_SECURE >= 2: xorshift state of the free-list shuffle */
     hf_heap_stats stats; /* instrumented mode only */
 } hf_heap;
 

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <link.h>
 
 void *hfi_prim_mmap(void *hint, size_t size, bool reserve_only) {
     int saved = errno;
@@ -206,4 +207,33 @@ void hfi_prim_close(int fd) {
 
 void hfi_prim_abort(void) {
     abort();
+}
+
+/* Change a page-aligned range's access: none (a guard, a quarantined range) or read/write. */
+bool hfi_prim_protect(void *p, size_t size, bool access) {
+    int saved = errno;
+    int rc = mprotect(p, size, access ? PROT_READ | PROT_WRITE : PROT_NONE);
+    errno = saved;
+    return rc == 0;
+}
+
+static int program_data_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+    (void)size;
+    uintptr_t *range = arg;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W)) continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (range[0] == 0 || lo < range[0]) range[0] = lo;
+        if (hi > range[1]) range[1] = hi;
+    }
+    return 1; /* the first object is the program itself */
+}
+
+/* The program's writable segments (data and bss) as one range [*lo, *hi); 0, 0 if unknown.
+ * dl_iterate_phdr takes the loader's (recursive) lock and does not allocate. */
+void hfi_prim_program_data(uintptr_t *lo, uintptr_t *hi) {
+    uintptr_t range[2] = {0, 0};
+    dl_iterate_phdr(program_data_cb, range);
+    *lo = range[0], *hi = range[1];
 }

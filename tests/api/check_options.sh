@@ -19,4 +19,12 @@ echo "$out" | grep -q "^heapforge: ignoring HEAPFORGE_HUGE_THRESHOLD=64K: " ||
   fail "a threshold below its minimum was accepted: $out"
 [ "$(echo "$out" | grep -c 'ignoring HEAPFORGE_PURGE_DELAY')" -eq 1 ] || fail "warned more than once: $out"
 echo "$out" | grep -q "^ran$" || fail "program output missing"
+out=$(HEAPFORGE_VERBOSE=1 HEAPFORGE_SECURE=7 LD_PRELOAD="$lib" sh -c 'echo ran' 2>&1) ||
+  fail "program failed with a bad HEAPFORGE_SECURE"
+echo "$out" | grep -q "^heapforge: ignoring HEAPFORGE_SECURE=7: " || fail "no warning for SECURE=7: $out"
+echo "$out" | grep -q "^heapforge: option HEAPFORGE_SECURE = 0 " || fail "SECURE default not used: $out"
+echo "$out" | grep -q "^ran$" || fail "program output missing"
+out=$(HEAPFORGE_VERBOSE=1 HEAPFORGE_SECURE=3 LD_PRELOAD="$lib" sh -c 'echo ran' 2>&1) ||
+  fail "program failed at HEAPFORGE_SECURE=3: $out"
+echo "$out" | grep -q "^heapforge: option HEAPFORGE_SECURE = 3 " || fail "SECURE=3 not in effect: $out"
 echo "check_options: ok"

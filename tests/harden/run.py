@@ -10,6 +10,9 @@ The case's header comment names it and says what heapforge must do:
                                         with that text and the pointer the case announced
             "SIGSEGV"                   killed by SIGSEGV (a guard page, an unmapped block)
             "ok"                        a negative control: exit 0, nothing on stderr, at every level
+    expect from N:  (optional, any number) the expectation from level N on, where a higher level
+            catches the misuse earlier and under another name (a write into a freed block is a
+            forged link at level 1 but a write after free once level 3 quarantines the block)
 The binary runs with LD_PRELOAD=LIB and HEAPFORGE_SECURE=L for every L from the case's level
 (0 for a control) to --max-level; the test passes if every run meets the expectation.
 Exit status: 0 pass, 1 fail, 77 when the case is not promised at any level up to --max-level.
@@ -27,19 +30,30 @@ EXITS = {0: 'missed', 2: 'setup failed', 3: 'n/a (not in this libc)', 4: 'mitiga
 
 def read_header(source):
     """The case's header fields: name, level (int or None), expect."""
-    fields = {}
+    fields, later = {}, {}
     with open(source) as f:
         for line in f:
-            m = re.match(r'^(?:/\*| \*)\s*(harden|level|expect):\s*(.*?)\s*$', line)
-            if m:
-                fields[m.group(1)] = m.group(2)
+            m = re.match(r'^(?:/\*| \*)\s*(harden|level|expect|expect from (\d+)):\s*(.*?)\s*$', line)
+            if m and m.group(2):
+                later[int(m.group(2))] = m.group(3)
+            elif m:
+                fields[m.group(1)] = m.group(3)
             elif line.startswith(' */'):
                 break
     for key in ('harden', 'level', 'expect'):
         if key not in fields:
             raise SystemExit('%s: header has no "%s:" line' % (source, key))
     level = None if fields['level'] == 'none' else int(fields['level'])
-    return {'name': fields['harden'], 'level': level, 'expect': fields['expect']}
+    return {'name': fields['harden'], 'level': level, 'expect': fields['expect'], 'later': later}
+
+
+def expectation(header, level):
+    """The expect text that applies at a level (the latest "expect from N" with N <= level)."""
+    expect = header['expect']
+    for n in sorted(header.get('later', {})):
+        if level is not None and n <= level:
+            expect = header['later'][n]
+    return expect
 
 
 def run_case(binary, lib=None, level=None, timeout=60):
@@ -67,9 +81,9 @@ def run_case(binary, lib=None, level=None, timeout=60):
     return r
 
 
-def check(header, r):
-    """None when the run r meets the header's expectation, else the reason it does not."""
-    expect = header['expect']
+def check(header, r, level=None):
+    """None when the run r (at level) meets the header's expectation, else the reason it does not."""
+    expect = expectation(header, level)
     first = r['stderr'].split('\n', 1)[0]
     if expect == 'ok':
         if r['status'] == 'missed' and r['stderr'] == '':
@@ -108,7 +122,7 @@ def main():
     failed = False
     for level in range(first, a.max_level + 1):
         r = run_case(a.binary, a.lib, level)
-        why = check(h, r)
+        why = check(h, r, level)
         if why:
             print('%s at HEAPFORGE_SECURE=%d: %s' % (h['name'], level, why))
             failed = True

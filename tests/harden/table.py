@@ -29,7 +29,7 @@ def describe(header, r):
         msg = re.sub(r' of 0x…', '', msg)
         return 'caught (%s)' % msg.replace('|', '\\|')
     if r['signal']:
-        if header['expect'] == r['signal']:
+        if r['signal'] in [header['expect']] + list(header.get('later', {}).values()):
             return 'caught (%s)' % r['signal']
         return 'crash (%s)' % r['signal']
     if header['expect'] == 'ok' and r['status'] == 'missed':
@@ -58,7 +58,7 @@ def main():
             r = run.run_case(binary, a.lib, level)
             cell = describe(h, r)
             if h['level'] is not None and level >= h['level'] and h['expect'] != 'ok':
-                cell += '' if run.check(h, r) is None else ' ✗'
+                cell += '' if run.check(h, r, level) is None else ' ✗'
             cells.append(cell)
         rows.append('| `%s` | %s | %s |' % (h['name'], promised, ' | '.join(cells)))
     table = '\n'.join(rows) + '\n'

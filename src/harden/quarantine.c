@@ -1,0 +1,194 @@
+/* harden/quarantine.c -- freed blocks wait before they are really freed (HEAPFORGE_SECURE=3).
+ *
+ * Why: a use after free is harmless while the block is not handed out again, and visible if the
+ * block's contents are known. A freed block of a page enters a FIFO bounded in bytes
+ * (HEAPFORGE_QUARANTINE, 4 MiB by default) and is filled with a pattern derived from the secret
+ * and its address; when it leaves (pushed out by later frees) the pattern is verified -- a
+ * difference is a `write after free of p (size n)` -- and the block is zeroed (zero-on-free)
+ * before the ordinary free. A freed large block (a span) is not filled: its payload is purged
+ * and made inaccessible (PROT_NONE), so any touch faults, and it waits in a second FIFO bounded
+ * in count (its memory went back to the OS; only the address range stays reserved). That also
+ * keeps a huge block's range from being unmapped and reused, so its double free is seen.
+ *
+ * While a block waits, the block map no longer lists it: a free, realloc or malloc_usable_size
+ * of an unknown pointer looks here (secure.c) and reports a double free or a use of a freed
+ * block. At exit every waiting block's pattern is verified. Not covered: a block that realloc
+ * moves is freed at once (the old copy skips the quarantine), and two threads freeing the same
+ * block at the same moment may both miss the other. Costs (level 3 only): a fill and a verify
+ * per freed byte, one lock per free. */
+#include "internal/internal.h"
+
+#define HF_QUARANTINE_BLOCKS 65536 /* entries of the block FIFO (virtual; touched as used) */
+#define HF_QUARANTINE_SPANS  64    /* freed large blocks held back */
+
+typedef struct q_entry {
+    uint8_t *p;
+    size_t n;      /* requested size (for the report) */
+    size_t usable; /* bytes filled, or protected */
+} q_entry;
+
+typedef struct q_ring {
+    q_entry *slots;
+    size_t cap, head, count; /* oldest at head */
+    size_t bytes;            /* usable bytes waiting */
+    bool spans;              /* protected spans, bounded in count; else blocks, in bytes */
+} q_ring;
+
+static hf_lock q_lock;
+static q_ring blocks = {.cap = HF_QUARANTINE_BLOCKS},
+              spans = {.cap = HF_QUARANTINE_SPANS, .spans = true};
+
+static inline uint64_t pattern(const void *p) {
+    uint64_t x = ((uint64_t)(uintptr_t)p ^ (uint64_t)hfi_secret) * 0xA24BAED4963EE407ull;
+    return x ^ (x >> 31);
+}
+
+static void fill(uint8_t *p, size_t usable) {
+    uint64_t w = pattern(p);
+    size_t i = 0;
+    for (; i + 8 <= usable; i += 8) memcpy(p + i, &w, 8);
+    for (; i < usable; i++) p[i] = (uint8_t)(w >> ((i & 7) * 8));
+}
+
+static bool intact(const uint8_t *p, size_t usable) {
+    uint64_t w = pattern(p), v;
+    size_t i = 0;
+    for (; i + 8 <= usable; i += 8) {
+        memcpy(&v, p + i, 8);
+        if (v != w) return false;
+    }
+    for (; i < usable; i++)
+        if (p[i] != (uint8_t)(w >> ((i & 7) * 8))) return false;
+    return true;
+}
+
+static bool over_locked(const q_ring *r) {
+    if (r->count == 0) return false;
+    if (r->spans) return r->count > HF_QUARANTINE_SPANS - 1;
+    return r->count >= r->cap || (long long)r->bytes > hfi_options.quarantine;
+}
+
+static q_entry pop_locked(q_ring *r) {
+    q_entry e = r->slots[r->head];
+    r->head = (r->head + 1) % r->cap;
+    r->count--;
+    r->bytes -= e.usable;
+    return e;
+}
+
+/* The block leaves the quarantine: verified, zeroed (or made accessible), really freed. */
+static void release(q_ring *r, q_entry *e) {
+    if (r->spans) {
+        hfi_prim_protect(e->p, e->usable, true); /* purged on entry: reads back as zeros */
+    } else {
+        if (!intact(e->p, e->usable)) {
+            hfi_report_error("write after free", e->p, e->n);
+            return; /* warn mode: the damaged block stays out of use */
+        }
+        memset(e->p, 0, e->usable);
+    }
+    hfi_tl_hook_busy++;
+    hf_free(e->p);
+    hfi_tl_hook_busy--;
+}
+
+void hfi_quarantine_push(void *p, size_t n) {
+    hf_header *h;
+    size_t usable = hfi_usable_size(p, &h);
+    q_ring *r = &blocks;
+    if (h != NULL && h->kind == HF_SEG_SPAN) {
+        r = &spans;
+        usable = hf_align_down(usable, HF_OS_PAGE_SIZE);
+        hfi_os_purge(p, usable);
+        hfi_prim_protect(p, usable, false);
+    } else {
+        fill(p, usable);
+    }
+    q_entry e = {p, n, usable}, out;
+    bool evicted = false;
+    hfi_lock(&q_lock);
+    if (r->slots == NULL) {
+        r->slots =
+            hfi_prim_mmap(NULL, hf_align_up(r->cap * sizeof(q_entry), HF_OS_PAGE_SIZE), false);
+        if (r->slots == NULL) { /* no memory for the FIFO: free at once */
+            hfi_unlock(&q_lock);
+            release(r, &e);
+            return;
+        }
+    }
+    if (r->count == r->cap) out = pop_locked(r), evicted = true;
+    r->slots[(r->head + r->count) % r->cap] = e;
+    r->count++;
+    r->bytes += usable;
+    hfi_unlock(&q_lock);
+    if (evicted) release(r, &out);
+    for (;;) {
+        hfi_lock(&q_lock);
+        if (!over_locked(r)) {
+            hfi_unlock(&q_lock);
+            break;
+        }
+        out = pop_locked(r);
+        hfi_unlock(&q_lock);
+        release(r, &out);
+    }
+}
+
+static void drain(q_ring *r) {
+    for (;;) {
+        hfi_lock(&q_lock);
+        if (r->count == 0) {
+            hfi_unlock(&q_lock);
+            return;
+        }
+        q_entry e = pop_locked(r);
+        hfi_unlock(&q_lock);
+        release(r, &e);
+    }
+}
+
+/* hf_trim: every waiting block leaves (verified, zeroed, freed), so its memory can go back. */
+void hfi_quarantine_flush(void) {
+    drain(&blocks);
+    drain(&spans);
+}
+
+static bool find_locked(const q_ring *r, const void *p, size_t *n) {
+    for (size_t i = 0; i < r->count; i++) {
+        const q_entry *e = &r->slots[(r->head + i) % r->cap];
+        if (e->p == (const uint8_t *)p) {
+            *n = e->n;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Is p waiting in the quarantine? *n: its requested size. O(entries): only pointers the block
+ * map does not know (misuse, foreign memory) come here. */
+bool hfi_quarantine_find(const void *p, size_t *n) {
+    hfi_lock(&q_lock);
+    bool found = find_locked(&blocks, p, n) || find_locked(&spans, p, n);
+    hfi_unlock(&q_lock);
+    return found;
+}
+
+/* At exit: every waiting block must still hold its pattern. */
+void hfi_quarantine_verify_all(void) {
+    hfi_lock(&q_lock);
+    for (size_t i = 0; i < blocks.count; i++) {
+        q_entry *e = &blocks.slots[(blocks.head + i) % blocks.cap];
+        if (!intact(e->p, e->usable)) hfi_report_error("write after free", e->p, e->n);
+    }
+    hfi_unlock(&q_lock);
+}
+
+void hfi_quarantine_fork_prepare(void) {
+    hfi_lock(&q_lock);
+}
+void hfi_quarantine_fork_parent(void) {
+    hfi_unlock(&q_lock);
+}
+void hfi_quarantine_fork_child(void) {
+    hfi_lock_init(&q_lock);
+}
