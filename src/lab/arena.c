@@ -72,6 +72,10 @@ struct hf_arena {
     _Alignas(16) unsigned char state[]; /* the policy's state */
 };
 
+void *hfi_lab_arena_state(hf_arena *a) {
+    return a->state;
+}
+
 /* ---- regions -------------------------------------------------------------------------- */
 static size_t region_header_size(void) {
     return hf_align_up(sizeof(hf_lab_region), 64);
@@ -204,6 +208,16 @@ static void feed_first_locked(hf_arena *a, hf_lab_region *r, uint8_t *base, size
     r->base = r->fed = base;
     if (a->policy->extend == NULL) want = (size_t)(region_end(r) - base);
     feed_more_locked(a, r, want, fm);
+}
+
+/* After a policy operation: memory the policy asked for its own metadata (lab.h wants_room),
+ * from the newest region's unfed rest only. Never counts as fresh for the call under way (the
+ * caller has measured calloc's dirty prefix first). O(1) unless a piece is fed. */
+static void feed_wanted_locked(hf_arena *a) {
+    if (a->policy->wants_room == NULL) return;
+    size_t want = a->policy->wants_room(a->state);
+    hf_lab_region *r = a->regions;
+    if (want != 0 && (size_t)(region_end(r) - r->fed) >= want) feed_more_locked(a, r, want, NULL);
 }
 
 /* Links the new region r (mapped or carved from the break) into a, its policy's memory starting
@@ -475,6 +489,7 @@ static void *arena_alloc(hf_arena *a, size_t align, size_t n, size_t *dirty) {
         *dirty = dirty_prefix(&fm, p, n);
         a->calloc_cleared += *dirty < n ? *dirty + HF_LAB_FRESH_TAIL : n;
     }
+    feed_wanted_locked(a);
     hfi_unlock(&a->lock);
     if (p == NULL) hfi_set_enomem();
     return p;
@@ -526,6 +541,7 @@ static void arena_free_locked(hf_arena *a, void *p) {
     size_t usable = a->policy->usable_size(a->state, p);
     a->policy->free(a->state, p); /* reports and aborts on a bad pointer */
     a->live -= usable;
+    feed_wanted_locked(a);
 }
 
 /* Free p, a pointer inside region r of its arena. */
@@ -651,6 +667,7 @@ HF_API void *hf_arena_realloc(hf_arena *a, void *p, size_t n) {
     if (!to_direct && (a->policy->resize(a->state, p, n) || grow_at_end_locked(a, r, p, old, n))) {
         a->live = a->live - old + a->policy->usable_size(a->state, p);
         if (a->live > a->peak_live) a->peak_live = a->live;
+        feed_wanted_locked(a);
         hfi_unlock(&a->lock);
         return p;
     }

@@ -124,6 +124,9 @@ void hfi_fit_add_region(void *state, void *start, size_t size) {
     uint8_t *b = hfi_block_region_init(st->key, &st->regions, start, size);
     st->nregions++;
     if (b) link_free(st, b);
+    st->tw_want |= st->tw_starved; /* new room: try the starved classes again */
+    st->tw_starved = 0;
+    tower_upkeep(st);
 }
 
 /* The region ending at end grows by size bytes: the epilogue moves, and the piece joins the last
@@ -142,8 +145,18 @@ bool hfi_fit_extend(void *state, void *end, size_t size) {
         link_free(st, epi);
     }
     hfi_block_write_hdr(st->key, hfi_block_epilogue(r), 0, true);
+    st->tw_want |= st->tw_starved; /* new room: try the starved classes again */
+    st->tw_starved = 0;
     tower_upkeep(st);
     return true;
+}
+
+/* A chunk and a roomy rest, when a class found no free block to carve from (fit.h). */
+size_t hfi_fit_wants_room(const void *state) {
+    const hfi_fit_state *st = (const hfi_fit_state *)state;
+    return st->tw_starved && st->free_blocks >= HFI_TOWER_MIN_FREE
+               ? HFI_TCHUNK_BLOCK + HFI_BLOCK_ROOMY + HFI_BLOCK_MIN
+               : 0;
 }
 
 void *hfi_fit_malloc(void *state, size_t n) {
@@ -272,10 +285,13 @@ static void free_block(hfi_fit_state *st, void *p) {
 /* ---- tower chunks (fit.h) ------------------------------------------------------------ */
 
 /* A chunk of class cls from the tail of the smallest free block that keeps a roomy rest (the
- * rest's towers stay in place); nothing when there is none. */
+ * rest's towers stay in place); when there is none the class is starved (wants_room). */
 static void carve_chunk(hfi_fit_state *st, unsigned cls) {
     hfi_fnode *f = hfi_skiplist_find_ge(&st->by_size, HFI_TCHUNK_BLOCK + HFI_BLOCK_ROOMY);
-    if (!f) return;
+    if (!f) {
+        st->tw_starved |= 1u << cls;
+        return;
+    }
     uint8_t *b = hfi_node_block(f);
     size_t size = hfi_block_size(b);
     uint8_t *c = b + size - HFI_TCHUNK_BLOCK;
@@ -286,6 +302,7 @@ static void carve_chunk(hfi_fit_state *st, unsigned cls) {
     st->free_bytes -= HFI_TCHUNK_BLOCK;
     hfi_block_write_flags(st->key, c, HFI_TCHUNK_BLOCK, 3);
     hfi_tower_add_chunk(st, c, cls);
+    st->tw_starved &= ~(1u << cls);
 }
 
 /* Few free blocks: towers that now fit their (grown) blocks move home, so chunks can empty. This

@@ -20,8 +20,11 @@ struct hfi_fit_state;
  * calls a pointer into one a double free (only a freed block's memory can have become one). Records
  * are lent only while the heap holds at least HFI_TOWER_MIN_FREE free blocks (below that every
  * operation is O(1) anyway); a node that finds no record keeps capped in-block heights and asks for
- * a chunk, which the engine carves after the operation. An empty chunk goes back to the free space
- * when another empty chunk of its class exists, or when free blocks drop below the threshold. */
+ * a chunk, which the engine carves after the operation. When no free block is big enough to give
+ * one (an arena feeds its region 64 KiB at a time, so the free space may be nothing but small
+ * holes), wants_room asks the arena for more of the region's unfed rest, and extend carves there.
+ * An empty chunk goes back to the free space when another empty chunk of its class exists, or
+ * when free blocks drop below the threshold. */
 #define HFI_TOWER_CLASSES  4
 #define HFI_TOWER_MIN_FREE 64
 #define HFI_TCHUNK_PAYLOAD 2048
@@ -49,8 +52,9 @@ typedef struct hfi_fit_state {
     size_t free_blocks, free_bytes, used_blocks;
     hfi_fnode **tw_free[HFI_TOWER_CLASSES]; /* free records: [chunk, next, prev] */
     hfi_tchunk *tw_busy[HFI_TOWER_CLASSES], *tw_empty[HFI_TOWER_CLASSES];
-    size_t tw_chunks; /* chunks in all lists */
-    unsigned tw_want; /* classes a node found empty since the last upkeep (bit mask) */
+    size_t tw_chunks;    /* chunks in all lists */
+    unsigned tw_want;    /* classes a node found empty since the last upkeep (bit mask) */
+    unsigned tw_starved; /* classes no free block could give a chunk: wants_room asks for more */
 } hfi_fit_state;
 
 #define HFI_FIT_STATE_SIZE ((sizeof(hfi_fit_state) + 15) & ~(size_t)15)
@@ -93,6 +97,7 @@ size_t hfi_fit_region_need(const void *state, size_t n);
 void hfi_fit_add_region(void *state, void *start, size_t size);
 bool hfi_fit_extend(void *state, void *end, size_t size);
 bool hfi_fit_at_end(const void *state, const void *p);
+size_t hfi_fit_wants_room(const void *state);
 void *hfi_fit_malloc(void *state, size_t n);
 void *hfi_fit_memalign(void *state, size_t align, size_t n);
 void hfi_fit_free(void *state, void *p);
@@ -108,10 +113,11 @@ void hfi_fit_stats(const void *state, hf_lab_policy_stats *out);
     {                                                                                              \
         .name = policy_name, .state_size = HFI_FIT_STATE_SIZE, .init = init_fn,                    \
         .region_need = hfi_fit_region_need, .add_region = hfi_fit_add_region,                      \
-        .extend = hfi_fit_extend, .at_end = hfi_fit_at_end, .malloc = hfi_fit_malloc,              \
-        .memalign = hfi_fit_memalign, .free = hfi_fit_free, .diagnose = hfi_fit_diagnose,          \
-        .usable_size = hfi_fit_usable_size, .resize = hfi_fit_resize, .check = hfi_fit_check,      \
-        .walk = hfi_fit_walk, .stats = hfi_fit_stats,                                              \
+        .extend = hfi_fit_extend, .wants_room = hfi_fit_wants_room, .at_end = hfi_fit_at_end,      \
+        .malloc = hfi_fit_malloc, .memalign = hfi_fit_memalign, .free = hfi_fit_free,              \
+        .diagnose = hfi_fit_diagnose, .usable_size = hfi_fit_usable_size,                          \
+        .resize = hfi_fit_resize, .check = hfi_fit_check, .walk = hfi_fit_walk,                    \
+        .stats = hfi_fit_stats,                                                                    \
     }
 
 #endif

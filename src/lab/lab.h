@@ -78,6 +78,11 @@ typedef struct hf_lab_policy {
      * place (its last block, if free, absorbs the piece) and returns true, or returns false
      * and the arena passes the piece to add_region. NULL: never (regions are given whole). */
     bool (*extend)(void *state, void *end, size_t size);
+    /* Bytes of unfed memory the policy asks for after an operation, for its own metadata (fits:
+     * tower chunks no free block was big enough to give), 0 when none; the arena then feeds at
+     * least that much of the newest region's unfed rest through extend (never maps more for it:
+     * a heap with no rest left keeps the policy's fallback). NULL: never asks. */
+    size_t (*wants_room)(const void *state);
     /* The live block at p has nothing but free space between it and the end of its region, so
      * extend() followed by resize() can grow it in place. NULL: never. */
     bool (*at_end)(const void *state, const void *p);
@@ -112,6 +117,10 @@ typedef struct hf_lab_policy {
 typedef size_t (*hfi_lab_tag_fn)(const void *ctx, const uint8_t *b, bool *used);
 const char *hfi_lab_classify(const uint8_t *first, const uint8_t *end, const void *hdr,
                              hfi_lab_tag_fn tag, const void *ctx);
+
+/* arena.c: the policy state of arena a (tests that look inside a policy run by an arena). */
+struct hf_arena;
+void *hfi_lab_arena_state(struct hf_arena *a);
 
 /* The policies, one file each. */
 extern const hf_lab_policy hfi_policy_first_fit;

@@ -7,6 +7,8 @@
 #include "lab/fit.h"
 #include "test_util.h"
 
+#include <heapforge.h>
+
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -500,6 +502,83 @@ static void test_tower_records(void) {
     }
 }
 
+/* Steps a size-list search for the key (size, addr) takes: the links it follows. */
+static size_t search_steps(const hfi_skiplist *sl, size_t size, const void *addr) {
+    size_t steps = 0;
+    hfi_fnode *const *links = sl->head;
+    for (int l = (int)sl->level - 1; l >= 0; l--) {
+        while (links[l]) {
+            size_t s = hfi_node_size(links[l]);
+            if (s > size || (s == size && (uintptr_t)links[l] >= (uintptr_t)addr)) break;
+            links = hfi_node_tower(links[l], sl->which);
+            steps++;
+        }
+    }
+    return steps;
+}
+
+typedef struct tower_shape {
+    size_t nodes, with_record, height_sum, steps_sum, steps_max;
+} tower_shape;
+static tower_shape shape_of(const hfi_fit_state *st) {
+    tower_shape t = {0};
+    for (const hfi_fnode *n = hfi_freelist_first(st); n; n = hfi_freelist_next(n)) {
+        size_t s = search_steps(&st->by_size, hfi_node_size(n), n);
+        t.nodes++;
+        t.with_record += hfi_node_ext(n) != NULL;
+        t.height_sum += n->h[HFI_SL_SIZE];
+        t.steps_sum += s;
+        t.steps_max = s > t.steps_max ? s : t.steps_max;
+    }
+    return t;
+}
+
+/* 10^5 free 64-byte blocks (one tower level each in place) in an arena, which feeds its region
+ * to the policy 64 KiB at a time: the holes are then nearly all the free space there is, so the
+ * tower records must come from the region's unfed rest (wants_room). Without them the equal-size
+ * run is a linked list and every search walks it. No timing: the shape is checked, after the
+ * holes are made and again after a fifth of them are taken and freed in random order. Expected with
+ * p = 1/4: 7/16 of the nodes draw more than their two words (records), mean size-tower height 4/3,
+ * and about 4 steps per level over log4(10^5) ~ 8 levels per search. */
+static void test_tower_records_fed(void) {
+    enum { N = 100000 };
+    static void *hole[N];
+    hf_arena_config cfg = {.initial_size = (size_t)N * 160, .seed = 9};
+    hf_arena *a = hf_arena_create(HF_POLICY_BEST_FIT, &cfg);
+    CHECK(a != NULL);
+    hfi_fit_state *st = hfi_lab_arena_state(a);
+    for (int i = 0; i < N; i++) {
+        CHECK((hole[i] = hf_arena_malloc(a, 32)) != NULL);
+        CHECK(hf_arena_malloc(a, 16) != NULL); /* separator */
+    }
+    for (int i = 0; i < N; i++) hf_arena_free(a, hole[i]);
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) { /* best fit takes the run's first blocks; frees in random order */
+            enum { K = 20000 };
+            for (int i = 0; i < K; i++) CHECK((hole[i] = hf_arena_malloc(a, 32)) != NULL);
+            uint64_t rng = 3;
+            for (int i = K; i > 0; i--) {
+                size_t j = test_rand_range(&rng, 0, (uint64_t)i - 1);
+                hf_arena_free(a, hole[j]);
+                hole[j] = hole[i - 1];
+            }
+        }
+        CHECK(hf_arena_check(a) == NULL);
+        tower_shape t = shape_of(st);
+        double mean_h = (double)t.height_sum / (double)t.nodes;
+        double mean_steps = (double)t.steps_sum / (double)t.nodes;
+        printf("  best-fit in an arena: %zu free blocks, %zu with tower records, %zu chunks, "
+               "mean height %.3f, %.1f steps per search (max %zu)\n",
+               t.nodes, t.with_record, st->tw_chunks, mean_h, mean_steps, t.steps_max);
+        CHECK_GE(t.nodes, (size_t)N);
+        CHECK_GE(t.with_record, (size_t)N * 4 / 10); /* 7/16 = 0.4375 expected */
+        CHECK(mean_h > 1.3);                         /* 4/3 expected; 1 when capped */
+        CHECK(mean_steps < 64 && t.steps_max < 256);
+    }
+    hf_arena_destroy(a);
+    passed++;
+}
+
 /* The same seed and the same operations give the same tower heights in every free block. */
 typedef struct heights {
     size_t n;
@@ -612,6 +691,7 @@ int main(int argc, char **argv) {
     test_skiplist();
     test_determinism();
     test_tower_records();
+    test_tower_records_fed();
     test_choices();
     test_coalesce();
     test_split_usable();
