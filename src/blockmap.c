@@ -88,37 +88,40 @@ bool hfi_blockmap_insert(const void *p, size_t size) {
     return ok;
 }
 
+/* The slot holding addr, or SIZE_MAX. Caller holds s->lock. */
+static size_t find_locked(const bm_stripe *s, uintptr_t addr, uint64_t h) {
+    if (s->cap == 0) return SIZE_MAX;
+    size_t mask = s->cap - 1;
+    for (size_t i = (size_t)h & mask; s->slots[i].addr != 0; i = (i + 1) & mask)
+        if (s->slots[i].addr == addr) return i;
+    return SIZE_MAX;
+}
+
 /* Forget a block; its requested size in *size. false when p was not recorded. */
 bool hfi_blockmap_remove(const void *p, size_t *size) {
     uintptr_t a = (uintptr_t)p;
     uint64_t h = bm_hash(a);
     bm_stripe *s = stripe_of(h);
-    bool found = false;
     hfi_lock(&s->lock);
-    if (s->cap != 0) {
-        size_t mask = s->cap - 1, i = (size_t)h & mask;
-        for (; s->slots[i].addr != 0; i = (i + 1) & mask)
-            if (s->slots[i].addr == a) break;
-        if (s->slots[i].addr == a) {
-            found = true;
-            *size = (size_t)s->slots[i].size;
-            /* Backward shift: pull later entries of the probe run into the hole. */
-            size_t hole = i;
-            for (size_t j = (i + 1) & mask; s->slots[j].addr != 0; j = (j + 1) & mask) {
-                size_t home = (size_t)bm_hash(s->slots[j].addr) & mask;
-                /* j's entry may move to the hole if its home is not in (hole, j]. */
-                bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-                if (!stays) {
-                    s->slots[hole] = s->slots[j];
-                    hole = j;
-                }
+    size_t i = find_locked(s, a, h);
+    if (i != SIZE_MAX) {
+        *size = (size_t)s->slots[i].size;
+        /* Backward shift: pull later entries of the probe run into the hole. */
+        size_t mask = s->cap - 1, hole = i;
+        for (size_t j = (i + 1) & mask; s->slots[j].addr != 0; j = (j + 1) & mask) {
+            size_t home = (size_t)bm_hash(s->slots[j].addr) & mask;
+            /* j's entry may move to the hole if its home is not in (hole, j]. */
+            bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+            if (!stays) {
+                s->slots[hole] = s->slots[j];
+                hole = j;
             }
-            s->slots[hole].addr = 0;
-            s->count--;
         }
+        s->slots[hole].addr = 0;
+        s->count--;
     }
     hfi_unlock(&s->lock);
-    return found;
+    return i != SIZE_MAX;
 }
 
 /* The recorded size of a live block, without removing it. */
@@ -126,19 +129,11 @@ bool hfi_blockmap_lookup(const void *p, size_t *size) {
     uintptr_t a = (uintptr_t)p;
     uint64_t h = bm_hash(a);
     bm_stripe *s = stripe_of(h);
-    bool found = false;
     hfi_lock(&s->lock);
-    if (s->cap != 0) {
-        size_t mask = s->cap - 1;
-        for (size_t i = (size_t)h & mask; s->slots[i].addr != 0; i = (i + 1) & mask)
-            if (s->slots[i].addr == a) {
-                *size = (size_t)s->slots[i].size;
-                found = true;
-                break;
-            }
-    }
+    size_t i = find_locked(s, a, h);
+    if (i != SIZE_MAX) *size = (size_t)s->slots[i].size;
     hfi_unlock(&s->lock);
-    return found;
+    return i != SIZE_MAX;
 }
 
 /* Visit every recorded block (leak report at exit). Stripes are locked one at a time. */
