@@ -153,17 +153,31 @@ void hfi_stats_lines(hf_line_fn fn, void *ctx) {
                  (unsigned long long)s.madvise_calls, human(a, sizeof a, s.purged_total));
     fn(ctx, line);
     if (s.instrumented) {
-        /* The busiest classes, by blocks live, then by blocks handed out. */
-        fn(ctx, "heapforge: class      size      live    mallocs");
-        for (unsigned k = 0; k < HF_STATS_CLASSES; k++) {
-            if (s.class_mallocs[k] == 0) continue;
-            if (k == HF_STATS_CLASSES - 1)
+        /* The busiest classes by blocks handed out; hf_stats_json lists them all. */
+        enum { SHOWN = 12 };
+        bool shown[HF_STATS_CLASSES] = {false};
+        unsigned used = 0;
+        for (unsigned k = 0; k < HF_STATS_CLASSES; k++) used += s.class_mallocs[k] != 0;
+        fn(ctx, "heapforge: class      size      live    mallocs   (the busiest classes)");
+        for (unsigned n = 0; n < SHOWN && n < used; n++) {
+            unsigned best = HF_STATS_CLASSES;
+            for (unsigned k = 0; k < HF_STATS_CLASSES; k++)
+                if (!shown[k] && s.class_mallocs[k] != 0 &&
+                    (best == HF_STATS_CLASSES || s.class_mallocs[k] > s.class_mallocs[best]))
+                    best = k;
+            shown[best] = true;
+            if (best == HF_STATS_CLASSES - 1)
                 hfi_snprintf(a, sizeof a, "> 128 KiB");
             else
-                human(a, sizeof a, s.class_size[k]);
-            hfi_snprintf(line, sizeof line, "heapforge: %5u %9s %9llu %10llu", k, a,
-                         (unsigned long long)s.class_live[k],
-                         (unsigned long long)s.class_mallocs[k]);
+                human(a, sizeof a, s.class_size[best]);
+            hfi_snprintf(line, sizeof line, "heapforge: %5u %9s %9llu %10llu", best, a,
+                         (unsigned long long)s.class_live[best],
+                         (unsigned long long)s.class_mallocs[best]);
+            fn(ctx, line);
+        }
+        if (used > SHOWN) {
+            hfi_snprintf(line, sizeof line, "heapforge: ... and %u more classes (hf_stats_json)",
+                         used - SHOWN);
             fn(ctx, line);
         }
     }
