@@ -36,6 +36,9 @@ void hfi_instrument_init(void) {
     /* The secure levels need each block's requested size (canaries, exact sized frees): the
      * block map, which comes with the counters. */
     if (hfi_options.secure > 0) want |= HF_HOOK_SECURE | HF_HOOK_STATS;
+    /* A memory checker build (internal/shadow.h) describes every block from the hooked calls,
+     * and a moving realloc copies only the requested bytes, which the block map knows. */
+    if (HF_SHADOW) want |= HF_HOOK_STATS;
     if (want == 0) return;
     if (atomic_load(&hfi_os_stats.threads) != 0) {
         hfi_warn("statistics, leak checks, traces and HEAPFORGE_SECURE need the environment "
@@ -138,6 +141,8 @@ void *hfi_hooked_alloc(size_t n, size_t align, enum hf_call call) {
     hfi_tl_hook_busy--;
     if (p != NULL) note_alloc(p, n, call);
     if (p != NULL && hfi_secure != 0) hfi_secure_alloced(p, n);
+    if (HF_SHADOW && p != NULL)
+        hfi_shadow_alloc(p, n, hfi_usable_size(p, NULL), call == HF_CALL_CALLOC);
     if (hfi_hooks & HF_HOOK_TRACE) {
         static const uint8_t ops[] = {HFI_TRACE_MALLOC, HFI_TRACE_CALLOC, HFI_TRACE_ALIGNED};
         hfi_trace_record(ops[call], HFI_TRACE_MEMALIGN, 0, p, n, NULL, align);
@@ -149,6 +154,7 @@ void hfi_hooked_free(void *p) {
     if (hfi_hooks & HF_HOOK_TRACE) hfi_trace_record(HFI_TRACE_FREE, 0, 0, p, 0, NULL, 0);
     size_t n = 0;
     bool known = note_free(p, &n);
+    if (HF_SHADOW && p != NULL) hfi_shadow_free(p, hfi_usable_size(p, NULL));
     if (hfi_secure != 0) {
         hfi_secure_free(p, known, n); /* checks, then frees or quarantines */
         return;
@@ -180,7 +186,9 @@ static void note_realloc(size_t old_n, size_t old_usable, bool counted, void *q,
  * after the new block is taken and before the old one is freed -- or the trace could show an
  * address handed out twice. So a moving realloc is done here as malloc, copy, record, free
  * (the allocator's own in-place growth is given up while recording; at a secure level every
- * realloc moves, so the old block takes the secure free: checks and quarantine). */
+ * realloc moves, so the old block takes the secure free: checks and quarantine). Memory
+ * checker builds take this path too: a realloc is a resize in place or a malloc, a copy of the
+ * requested bytes and a free, each described to the checker (internal/shadow.h). */
 static void *traced_realloc(void *p, size_t n) {
     size_t usable = hfi_usable_size(p, NULL);
     if (usable == 0 || n > PTRDIFF_MAX) { /* not a live block: the allocator reports or fails */
@@ -202,12 +210,18 @@ static void *traced_realloc(void *p, size_t n) {
             if (counted) hfi_blockmap_insert(p, old_n);
             return NULL;
         }
-        if (q != NULL) memcpy(q, p, n < keep ? n : keep);
+        if (q != NULL) {
+            if (HF_SHADOW) hfi_shadow_alloc(q, n, hfi_usable_size(q, NULL), false);
+            memcpy(q, p, n < keep ? n : keep);
+        }
+    } else if (HF_SHADOW) {
+        hfi_shadow_resize(p, keep, n, usable);
     }
     hfi_trace_record(HFI_TRACE_REALLOC, 0, 0, q, n, p, 0);
     note_realloc(old_n, usable, counted, q, n);
     if (q != NULL && hfi_secure != 0) hfi_secure_alloced(q, n);
     if (q != p) {
+        if (HF_SHADOW) hfi_shadow_free(p, usable);
         if (hfi_secure != 0) {
             hfi_secure_free(p, counted, old_n);
         } else {
@@ -223,7 +237,7 @@ static void *traced_realloc(void *p, size_t n) {
  * thread may get its address. A failed realloc puts it back. */
 void *hfi_hooked_realloc(void *p, size_t n) {
     if (p == NULL) return hfi_hooked_alloc(n, 0, HF_CALL_MALLOC);
-    if (hfi_hooks & HF_HOOK_TRACE) return traced_realloc(p, n);
+    if ((hfi_hooks & HF_HOOK_TRACE) || HF_SHADOW) return traced_realloc(p, n);
     if (n == 0 && hfi_secure != 0) { /* free and return NULL, through the secure free */
         hfi_hooked_free(p);
         return NULL;
