@@ -130,6 +130,24 @@ static bool note_free(void *p, size_t *n) {
     return true;
 }
 
+/* Memory checker builds (internal/shadow.h): the usable size of a block the checker is told
+ * about, else 0. Only the default allocator's blocks (pages and spans): a lab arena's blocks
+ * hold the policy's own headers and links, which the checker would take for the program's
+ * accesses, so they stay unseen; foreign pointers are left to the ordinary free. */
+static size_t shadow_usable(const void *p) {
+    hf_header *h;
+    size_t usable = p != NULL ? hfi_usable_size(p, &h) : 0;
+    return usable != 0 && h->kind != HF_SEG_LAB ? usable : 0;
+}
+static inline void shadow_alloc(const void *p, size_t n, bool zeroed) {
+    size_t usable = HF_SHADOW ? shadow_usable(p) : 0;
+    if (usable != 0) hfi_shadow_alloc(p, n, usable, zeroed);
+}
+static inline void shadow_free(const void *p) {
+    size_t usable = HF_SHADOW ? shadow_usable(p) : 0;
+    if (usable != 0) hfi_shadow_free(p, usable);
+}
+
 void *hfi_hooked_alloc(size_t n, size_t align, enum hf_call call) {
     size_t ask = hfi_secure != 0 ? hfi_secure_request(n) : n; /* room for a canary */
     hfi_tl_hook_busy++;
@@ -141,8 +159,7 @@ void *hfi_hooked_alloc(size_t n, size_t align, enum hf_call call) {
     hfi_tl_hook_busy--;
     if (p != NULL) note_alloc(p, n, call);
     if (p != NULL && hfi_secure != 0) hfi_secure_alloced(p, n);
-    if (HF_SHADOW && p != NULL)
-        hfi_shadow_alloc(p, n, hfi_usable_size(p, NULL), call == HF_CALL_CALLOC);
+    shadow_alloc(p, n, call == HF_CALL_CALLOC);
     if (hfi_hooks & HF_HOOK_TRACE) {
         static const uint8_t ops[] = {HFI_TRACE_MALLOC, HFI_TRACE_CALLOC, HFI_TRACE_ALIGNED};
         hfi_trace_record(ops[call], HFI_TRACE_MEMALIGN, 0, p, n, NULL, align);
@@ -154,7 +171,7 @@ void hfi_hooked_free(void *p) {
     if (hfi_hooks & HF_HOOK_TRACE) hfi_trace_record(HFI_TRACE_FREE, 0, 0, p, 0, NULL, 0);
     size_t n = 0;
     bool known = note_free(p, &n);
-    if (HF_SHADOW && p != NULL) hfi_shadow_free(p, hfi_usable_size(p, NULL));
+    shadow_free(p);
     if (hfi_secure != 0) {
         hfi_secure_free(p, known, n); /* checks, then frees or quarantines */
         return;
@@ -211,17 +228,17 @@ static void *traced_realloc(void *p, size_t n) {
             return NULL;
         }
         if (q != NULL) {
-            if (HF_SHADOW) hfi_shadow_alloc(q, n, hfi_usable_size(q, NULL), false);
+            shadow_alloc(q, n, false);
             memcpy(q, p, n < keep ? n : keep);
         }
-    } else if (HF_SHADOW) {
+    } else if (HF_SHADOW && shadow_usable(p) != 0) {
         hfi_shadow_resize(p, keep, n, usable);
     }
     hfi_trace_record(HFI_TRACE_REALLOC, 0, 0, q, n, p, 0);
     note_realloc(old_n, usable, counted, q, n);
     if (q != NULL && hfi_secure != 0) hfi_secure_alloced(q, n);
     if (q != p) {
-        if (HF_SHADOW) hfi_shadow_free(p, usable);
+        shadow_free(p);
         if (hfi_secure != 0) {
             hfi_secure_free(p, counted, old_n);
         } else {
@@ -237,7 +254,8 @@ static void *traced_realloc(void *p, size_t n) {
  * thread may get its address. A failed realloc puts it back. */
 void *hfi_hooked_realloc(void *p, size_t n) {
     if (p == NULL) return hfi_hooked_alloc(n, 0, HF_CALL_MALLOC);
-    if ((hfi_hooks & HF_HOOK_TRACE) || HF_SHADOW) return traced_realloc(p, n);
+    if ((hfi_hooks & HF_HOOK_TRACE) || (HF_SHADOW && shadow_usable(p) != 0))
+        return traced_realloc(p, n);
     if (n == 0 && hfi_secure != 0) { /* free and return NULL, through the secure free */
         hfi_hooked_free(p);
         return NULL;

@@ -96,4 +96,14 @@ static inline void hfi_shadow_resize(const void *p, size_t old_n, size_t n, size
 #endif
 }
 
+/* An address range is mapped anew or unmapped (prim/linux.c): whatever the checker remembered
+ * about it is forgotten. memcheck follows mmap and munmap itself; ASan keeps its shadow across
+ * an munmap, so a segment mapped where freed blocks once were would read as poisoned. */
+static inline void hfi_shadow_forget(const void *p, size_t n) {
+    (void)p, (void)n;
+#if HF_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+}
+
 #endif /* HF_INTERNAL_SHADOW_H */
