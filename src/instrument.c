@@ -36,6 +36,9 @@ void hfi_instrument_init(void) {
     /* The secure levels need each block's requested size (canaries, exact sized frees): the
      * block map, which comes with the counters. */
     if (hfi_options.secure > 0) want |= HF_HOOK_SECURE | HF_HOOK_STATS;
+    /* A memory checker build (internal/shadow.h) describes every block from the hooked calls,
+     * and a moving realloc copies only the requested bytes, which the block map knows. */
+    if (HF_SHADOW) want |= HF_HOOK_STATS;
     if (want == 0) return;
     if (atomic_load(&hfi_os_stats.threads) != 0) {
         hfi_warn("statistics, leak checks, traces and HEAPFORGE_SECURE need the environment "
@@ -127,6 +130,24 @@ static bool note_free(void *p, size_t *n) {
     return true;
 }
 
+/* Memory checker builds (internal/shadow.h): the usable size of a block the checker is told
+ * about, else 0. Only the default allocator's blocks (pages and spans): a lab arena's blocks
+ * hold the policy's own headers and links, which the checker would take for the program's
+ * accesses, so they stay unseen; foreign pointers are left to the ordinary free. */
+static size_t shadow_usable(const void *p) {
+    hf_header *h;
+    size_t usable = p != NULL ? hfi_usable_size(p, &h) : 0;
+    return usable != 0 && h->kind != HF_SEG_LAB ? usable : 0;
+}
+static inline void shadow_alloc(const void *p, size_t n, bool zeroed) {
+    size_t usable = HF_SHADOW ? shadow_usable(p) : 0;
+    if (usable != 0) hfi_shadow_alloc(p, n, usable, zeroed);
+}
+static inline void shadow_free(const void *p) {
+    size_t usable = HF_SHADOW ? shadow_usable(p) : 0;
+    if (usable != 0) hfi_shadow_free(p, usable);
+}
+
 void *hfi_hooked_alloc(size_t n, size_t align, enum hf_call call) {
     size_t ask = hfi_secure != 0 ? hfi_secure_request(n) : n; /* room for a canary */
     hfi_tl_hook_busy++;
@@ -138,6 +159,7 @@ void *hfi_hooked_alloc(size_t n, size_t align, enum hf_call call) {
     hfi_tl_hook_busy--;
     if (p != NULL) note_alloc(p, n, call);
     if (p != NULL && hfi_secure != 0) hfi_secure_alloced(p, n);
+    shadow_alloc(p, n, call == HF_CALL_CALLOC);
     if (hfi_hooks & HF_HOOK_TRACE) {
         static const uint8_t ops[] = {HFI_TRACE_MALLOC, HFI_TRACE_CALLOC, HFI_TRACE_ALIGNED};
         hfi_trace_record(ops[call], HFI_TRACE_MEMALIGN, 0, p, n, NULL, align);
@@ -149,6 +171,7 @@ void hfi_hooked_free(void *p) {
     if (hfi_hooks & HF_HOOK_TRACE) hfi_trace_record(HFI_TRACE_FREE, 0, 0, p, 0, NULL, 0);
     size_t n = 0;
     bool known = note_free(p, &n);
+    shadow_free(p);
     if (hfi_secure != 0) {
         hfi_secure_free(p, known, n); /* checks, then frees or quarantines */
         return;
@@ -180,7 +203,9 @@ static void note_realloc(size_t old_n, size_t old_usable, bool counted, void *q,
  * after the new block is taken and before the old one is freed -- or the trace could show an
  * address handed out twice. So a moving realloc is done here as malloc, copy, record, free
  * (the allocator's own in-place growth is given up while recording; at a secure level every
- * realloc moves, so the old block takes the secure free: checks and quarantine). */
+ * realloc moves, so the old block takes the secure free: checks and quarantine). Memory
+ * checker builds take this path too: a realloc is a resize in place or a malloc, a copy of the
+ * requested bytes and a free, each described to the checker (internal/shadow.h). */
 static void *traced_realloc(void *p, size_t n) {
     size_t usable = hfi_usable_size(p, NULL);
     if (usable == 0 || n > PTRDIFF_MAX) { /* not a live block: the allocator reports or fails */
@@ -202,12 +227,18 @@ static void *traced_realloc(void *p, size_t n) {
             if (counted) hfi_blockmap_insert(p, old_n);
             return NULL;
         }
-        if (q != NULL) memcpy(q, p, n < keep ? n : keep);
+        if (q != NULL) {
+            shadow_alloc(q, n, false);
+            memcpy(q, p, n < keep ? n : keep);
+        }
+    } else if (HF_SHADOW && shadow_usable(p) != 0) {
+        hfi_shadow_resize(p, keep, n, usable);
     }
     hfi_trace_record(HFI_TRACE_REALLOC, 0, 0, q, n, p, 0);
     note_realloc(old_n, usable, counted, q, n);
     if (q != NULL && hfi_secure != 0) hfi_secure_alloced(q, n);
     if (q != p) {
+        shadow_free(p);
         if (hfi_secure != 0) {
             hfi_secure_free(p, counted, old_n);
         } else {
@@ -223,7 +254,8 @@ static void *traced_realloc(void *p, size_t n) {
  * thread may get its address. A failed realloc puts it back. */
 void *hfi_hooked_realloc(void *p, size_t n) {
     if (p == NULL) return hfi_hooked_alloc(n, 0, HF_CALL_MALLOC);
-    if (hfi_hooks & HF_HOOK_TRACE) return traced_realloc(p, n);
+    if ((hfi_hooks & HF_HOOK_TRACE) || (HF_SHADOW && shadow_usable(p) != 0))
+        return traced_realloc(p, n);
     if (n == 0 && hfi_secure != 0) { /* free and return NULL, through the secure free */
         hfi_hooked_free(p);
         return NULL;

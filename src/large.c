@@ -141,6 +141,7 @@ void *hfi_span_alloc(size_t n, size_t align, bool zero) {
     bool huge = (long long)n >= hfi_options.huge_threshold;
     hf_span *sp = NULL;
     if (!huge && off < HF_SEGMENT_SIZE && !hfi_guard_on()) sp = cache_take(need);
+    bool cached = sp != NULL;
     if (sp == NULL) {
         void *base;
         size_t size;
@@ -161,6 +162,8 @@ void *hfi_span_alloc(size_t n, size_t align, bool zero) {
     sp->is_huge = huge;
     sp->user = (uint8_t *)sp + off;
     sp->next = sp->prev = NULL;
+    /* Checker builds: a cached span's payload was closed when it was freed. */
+    if (cached) hfi_shadow_open(sp->user, sp->h.map_size - off);
     if (zero && sp->dirty > off) {
         size_t dirty = sp->dirty - off;
         memset(sp->user, 0, dirty < n ? dirty : n);

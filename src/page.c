@@ -51,6 +51,7 @@ bool hfi_page_extend(hf_page *pg) {
         hfi_link_set(pg, (hf_block *)b, NULL);
         pg->free = (hf_block *)first;
     }
+    hfi_shadow_close(first, (size_t)n * bs); /* never handed out yet: no access */
     __atomic_store_n(&pg->capacity, pg->capacity + n, __ATOMIC_RELAXED);
     pg->free_is_zero = pg->fresh_zero;
     hfi_page_update_limit(pg);
@@ -100,7 +101,8 @@ bool hfi_page_contains_free(hf_page *pg, const hf_block *b) {
  * one is reported and ends the list), then the ordinary pop runs on the decoded link. */
 void *hfi_page_pop_checked(hf_page *pg, size_t n, bool zero) {
     hf_block *b = pg->free;
-    b->next = hfi_link_next_checked(pg, b);
+    hf_block *next = hfi_link_next_checked(pg, b);
+    hfi_link_store(b, next);
     return hfi_page_pop(pg, n, zero);
 }
 

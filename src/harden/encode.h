@@ -24,16 +24,30 @@ static inline uintptr_t hfi_link_key(const hf_page *pg) {
     return (uintptr_t)(x ^ (x >> 29));
 }
 
+/* The link word of a free block, as stored. A memory checker (internal/shadow.h) sees these
+ * accesses as the allocator's own: the word is opened for the access and closed after it. */
+static inline hf_block *hfi_link_load(const hf_block *b) {
+    hfi_shadow_open(&b->next, sizeof b->next);
+    hf_block *v = b->next;
+    hfi_shadow_close(&b->next, sizeof b->next);
+    return v;
+}
+static inline void hfi_link_store(hf_block *b, hf_block *v) {
+    hfi_shadow_open(&b->next, sizeof b->next);
+    b->next = v;
+    hfi_shadow_close(&b->next, sizeof b->next);
+}
+
 /* Store b's link to next (encoded when secure). */
 static inline void hfi_link_set(const hf_page *pg, hf_block *b, hf_block *next) {
-    b->next =
-        HF_UNLIKELY(hfi_secure != 0) ? (hf_block *)((uintptr_t)next ^ hfi_link_key(pg)) : next;
+    hfi_link_store(
+        b, HF_UNLIKELY(hfi_secure != 0) ? (hf_block *)((uintptr_t)next ^ hfi_link_key(pg)) : next);
 }
 
 /* b's link, decoded, unchecked (validators check the result themselves). */
 static inline hf_block *hfi_link_raw(const hf_page *pg, const hf_block *b) {
-    return HF_UNLIKELY(hfi_secure != 0) ? (hf_block *)((uintptr_t)b->next ^ hfi_link_key(pg))
-                                        : b->next;
+    hf_block *v = hfi_link_load(b);
+    return HF_UNLIKELY(hfi_secure != 0) ? (hf_block *)((uintptr_t)v ^ hfi_link_key(pg)) : v;
 }
 
 /* Is next NULL or the start of one of the first `blocks` blocks of pg? */
@@ -49,7 +63,7 @@ hf_block *hfi_link_next_checked(const hf_page *pg, const hf_block *b);
 
 /* b's link as the slow paths follow it: raw, or decoded and checked when secure. */
 static inline hf_block *hfi_link_next(const hf_page *pg, const hf_block *b) {
-    return HF_UNLIKELY(hfi_secure != 0) ? hfi_link_next_checked(pg, b) : b->next;
+    return HF_UNLIKELY(hfi_secure != 0) ? hfi_link_next_checked(pg, b) : hfi_link_load(b);
 }
 
 #endif

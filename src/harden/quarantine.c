@@ -50,7 +50,7 @@ static void fill(uint8_t *p, size_t usable) {
     for (; i < usable; i++) p[i] = (uint8_t)(w >> ((i & 7) * 8));
 }
 
-static bool intact(const uint8_t *p, size_t usable) {
+static bool pattern_kept(const uint8_t *p, size_t usable) {
     uint64_t w = pattern(p), v;
     size_t i = 0;
     for (; i + 8 <= usable; i += 8) {
@@ -60,6 +60,14 @@ static bool intact(const uint8_t *p, size_t usable) {
     for (; i < usable; i++)
         if (p[i] != (uint8_t)(w >> ((i & 7) * 8))) return false;
     return true;
+}
+
+/* The waiting block still holds its pattern (checker builds: read as the allocator's own). */
+static bool intact(const uint8_t *p, size_t usable) {
+    hfi_shadow_open(p, usable);
+    bool ok = pattern_kept(p, usable);
+    hfi_shadow_close(p, usable);
+    return ok;
 }
 
 static bool over_locked(const q_ring *r) {
@@ -85,7 +93,9 @@ static void release(q_ring *r, q_entry *e) {
             hfi_report_error("write after free", e->p, e->n);
             return; /* warn mode: the damaged block stays out of use */
         }
+        hfi_shadow_open(e->p, e->usable);
         memset(e->p, 0, e->usable);
+        hfi_shadow_close(e->p, e->usable);
     }
     hfi_tl_hook_busy++;
     hf_free(e->p);
@@ -102,7 +112,9 @@ void hfi_quarantine_push(void *p, size_t n) {
         hfi_os_purge(p, usable);
         hfi_prim_protect(p, usable, false);
     } else {
+        hfi_shadow_open(p, usable); /* checker builds: freed, only the allocator touches it */
         fill(p, usable);
+        hfi_shadow_close(p, usable);
     }
     q_entry e = {p, n, usable}, out;
     bool evicted = false;

@@ -28,7 +28,7 @@ void hfi_secure_init(void) {
 }
 
 hf_block *hfi_link_next_checked(const hf_page *pg, const hf_block *b) {
-    hf_block *next = (hf_block *)((uintptr_t)b->next ^ hfi_link_key(pg));
+    hf_block *next = (hf_block *)((uintptr_t)hfi_link_load(b) ^ hfi_link_key(pg));
     if (HF_LIKELY(hfi_link_is_block(pg, next, pg->capacity))) return next;
     hfi_report_error("heap corruption", b, 0);
     return NULL; /* warn mode: the rest of the list is lost, not followed */
@@ -68,7 +68,10 @@ static bool block_is_freed(const void *p, size_t *size) {
     if (usable == 0) return false;
     *size = pg->block_size;
     const hf_block *b = (const hf_block *)((const uint8_t *)p + usable - pg->block_size);
-    return b->mark == ((uintptr_t)b ^ hfi_secret);
+    hfi_shadow_open(&b->mark, sizeof b->mark); /* checker builds: the allocator's own word */
+    bool freed = b->mark == ((uintptr_t)b ^ hfi_secret);
+    hfi_shadow_close(&b->mark, sizeof b->mark);
+    return freed;
 }
 
 static bool in_this_stack(const void *p) {

@@ -5,6 +5,7 @@
 #define HF_INTERNAL_H
 
 #include "types.h"
+#include "shadow.h"
 #include "heapforge.h"
 #include <stdbool.h>
 #include <stdarg.h>
@@ -182,6 +183,7 @@ static inline hf_segment *hfi_segment_of_page(const hf_page *pg) {
  * for calloc clear it -- only its link word when the page's free blocks are fresh memory. */
 static inline void *hfi_page_pop(hf_page *pg, size_t n, bool zero) {
     hf_block *b = pg->free;
+    hfi_shadow_open(b, pg->block_size); /* checker builds: the allocator's own access */
     bool was_zero = pg->free_is_zero;
     pg->free = b->next;
     pg->used++;

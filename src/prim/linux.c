@@ -24,11 +24,14 @@ void *hfi_prim_mmap(void *hint, size_t size, bool reserve_only) {
     int flags = MAP_PRIVATE | MAP_ANONYMOUS | (reserve_only ? MAP_NORESERVE : 0);
     void *p = mmap(hint, size, prot, flags, -1, 0);
     errno = saved;
-    return p == MAP_FAILED ? NULL : p;
+    if (p == MAP_FAILED) return NULL;
+    hfi_shadow_forget(p, size);
+    return p;
 }
 
 bool hfi_prim_munmap(void *p, size_t size) {
     int saved = errno;
+    hfi_shadow_forget(p, size);
     int rc = munmap(p, size);
     errno = saved;
     return rc == 0;
@@ -49,7 +52,10 @@ void *hfi_prim_mremap(void *p, size_t old_size, size_t new_size, void *fixed_tar
                   ? mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, fixed_target)
                   : mremap(p, old_size, new_size, 0);
     errno = saved;
-    return r == MAP_FAILED ? NULL : r;
+    if (r == MAP_FAILED) return NULL;
+    hfi_shadow_forget(p, old_size);
+    hfi_shadow_forget(r, new_size);
+    return r;
 }
 
 /* Move the program break by delta bytes (0: just read it). The old break, or NULL when the

@@ -1,5 +1,6 @@
 /* Unit tests of the allocator's internal data structures, each checked by its validator. */
 #include "internal/internal.h"
+#include "harden/encode.h"
 #include "../test_util.h"
 
 #include <string.h>
@@ -64,32 +65,32 @@ static void test_page_lists(void) {
     hf_block *taken[10];
     for (int i = 0; i < 10; i++) {
         taken[i] = pg.free;
-        pg.free = taken[i]->next;
+        pg.free = hfi_link_raw(&pg, taken[i]);
         pg.used++;
         CHECK((uint8_t *)taken[i] == area + (size_t)i * 48);
     }
     CHECK(hfi_page_is_valid(&pg, &why));
     for (int i = 0; i < 10; i += 2) { /* owner frees */
-        taken[i]->next = pg.local_free;
+        hfi_link_set(&pg, taken[i], pg.local_free);
         pg.local_free = taken[i];
         pg.used--;
     }
     /* another thread's frees */
     atomic_store(&pg.thread_free, taken[1]);
-    taken[1]->next = taken[3];
-    taken[3]->next = NULL;
+    hfi_link_set(&pg, taken[1], taken[3]);
+    hfi_link_set(&pg, taken[3], NULL);
     CHECK(hfi_page_is_valid(&pg, &why));
-    while (pg.free) pg.free = pg.free->next, pg.used++; /* drain the carved blocks */
+    while (pg.free) pg.free = hfi_link_raw(&pg, pg.free), pg.used++; /* drain the carved blocks */
     hfi_page_collect(&pg);
     CHECK(pg.used == pg.capacity - 7);
     CHECK(hfi_page_contains_free(&pg, taken[0]) && hfi_page_contains_free(&pg, taken[3]));
     CHECK(!hfi_page_contains_free(&pg, taken[5]));
     CHECK(hfi_page_is_valid(&pg, &why));
     /* corruption is seen: a cycle, and a pointer outside the page */
-    taken[0]->next = pg.free;
+    hfi_link_set(&pg, taken[0], pg.free);
     pg.free = taken[0];
     CHECK(!hfi_page_is_valid(&pg, &why));
-    taken[0]->next = (hf_block *)((uintptr_t)area + AREA + 64);
+    hfi_link_set(&pg, taken[0], (hf_block *)((uintptr_t)area + AREA + 64));
     CHECK(!hfi_page_is_valid(&pg, &why));
     CHECK(seg->dirty_mask == 2); /* the carved unit, and only it, counts as touched */
 #undef pg

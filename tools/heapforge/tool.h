@@ -51,6 +51,10 @@ const char *hft_kind_name(unsigned kind);
 /* 0 on success; otherwise err holds one line "FILE: byte N: problem" (or "line N") and the
  * return value is HFT_EXIT_BADFILE (or HFT_EXIT_FAIL when the file cannot be read at all). */
 int hft_trace_load(const char *path, hft_trace *t, char *err, size_t errlen);
+/* The same on bytes already in memory (the fuzz target's entry); name stands for the path in
+ * messages. Never reads outside b[0, len). */
+int hft_trace_load_mem(const char *name, const uint8_t *b, size_t len, hft_trace *t, char *err,
+                       size_t errlen);
 int hft_trace_save_binary(const hft_trace *t, const char *path, char *err, size_t errlen);
 int hft_trace_save_rep(const hft_trace *t, const char *path, char *err, size_t errlen);
 void hft_trace_free(hft_trace *t);

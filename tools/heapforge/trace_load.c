@@ -424,6 +424,10 @@ static int load_rep(loader *L, const char *text, size_t len, hft_trace *t) {
                 rc = fail(L, "line %zu: id %" PRIu64 " allocated while it is still live", line, a);
                 break;
             }
+            if (t->nids == HFT_NO_ID) { /* ids would wrap onto HFT_NO_ID and each other */
+                rc = fail(L, "line %zu: too many blocks", line);
+                break;
+            }
             op.op = HFT_MALLOC, op.id = t->nids++;
             if (idmap_put(&live, a, op.id) != 0) rc = fail(L, "out of memory");
         } else if (slot == SIZE_MAX) {
@@ -445,6 +449,32 @@ static int load_rep(loader *L, const char *text, size_t len, hft_trace *t) {
 }
 
 /* ---- loading ------------------------------------------------------------------------------- */
+
+int hft_trace_load_mem(const char *name, const uint8_t *b, size_t len, hft_trace *t, char *err,
+                       size_t errlen) {
+    loader L = {name, err, errlen};
+    memset(t, 0, sizeof *t);
+    int rc;
+    if (len == 0) {
+        rc = fail(&L, "byte 0: empty file (not a trace)");
+    } else if (memcmp(b, hfi_trace_file_magic,
+                      len < HFI_TRACE_MAGIC_LEN ? len : HFI_TRACE_MAGIC_LEN) == 0) {
+        rc = len < HFI_TRACE_MAGIC_LEN
+                 ? fail(&L, "byte %zu: file header truncated (%zu bytes)", len, len)
+                 : load_binary(&L, b, len, t);
+    } else if (len >= 4 && memcmp(b, hfi_trace_file_magic, 4) == 0) {
+        rc = fail(&L, "byte 0: bad magic (a heapforge trace starts with \"HFTRACE\\x1a\")");
+    } else if (memchr(b, 0, len) == NULL) {
+        rc = load_rep(&L, (const char *)b, len, t);
+    } else {
+        rc = fail(&L,
+                  "byte 0: not a heapforge trace or .rep file (starts with "
+                  "%02x %02x %02x %02x)",
+                  b[0], len > 1 ? b[1] : 0, len > 2 ? b[2] : 0, len > 3 ? b[3] : 0);
+    }
+    if (rc != 0) hft_trace_free(t);
+    return rc;
+}
 
 int hft_trace_load(const char *path, hft_trace *t, char *err, size_t errlen) {
     loader L = {path, err, errlen};
@@ -469,28 +499,9 @@ int hft_trace_load(const char *path, hft_trace *t, char *err, size_t errlen) {
     }
     int bad = ferror(f);
     fclose(f);
-    int rc;
-    if (bad) {
-        rc = fail(&L, "read error: %s", strerror(errno));
-    } else if (len == 0) {
-        rc = fail(&L, "byte 0: empty file (not a trace)");
-    } else if (memcmp(b, hfi_trace_file_magic,
-                      len < HFI_TRACE_MAGIC_LEN ? len : HFI_TRACE_MAGIC_LEN) == 0) {
-        rc = len < HFI_TRACE_MAGIC_LEN
-                 ? fail(&L, "byte %zu: file header truncated (%zu bytes)", len, len)
-                 : load_binary(&L, b, len, t);
-    } else if (len >= 4 && memcmp(b, hfi_trace_file_magic, 4) == 0) {
-        rc = fail(&L, "byte 0: bad magic (a heapforge trace starts with \"HFTRACE\\x1a\")");
-    } else if (memchr(b, 0, len) == NULL) {
-        rc = load_rep(&L, (const char *)b, len, t);
-    } else {
-        rc = fail(&L,
-                  "byte 0: not a heapforge trace or .rep file (starts with "
-                  "%02x %02x %02x %02x)",
-                  b[0], len > 1 ? b[1] : 0, len > 2 ? b[2] : 0, len > 3 ? b[3] : 0);
-    }
+    int rc = bad ? fail(&L, "read error: %s", strerror(errno))
+                 : hft_trace_load_mem(path, b, len, t, err, errlen);
     free(b);
-    if (rc != 0) hft_trace_free(t);
     return rc;
 }
 
