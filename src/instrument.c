@@ -1,12 +1,14 @@
-/* instrument.c -- the counting paths: per-call statistics, the live-block map behind leak
- * reports, and the calls into the trace recorder (trace/record.c).
+/* instrument.c -- the hooked paths: per-call statistics, the live-block map behind leak
+ * reports, and the calls into the trace recorder (trace/record.c), the secure levels
+ * (harden/secure.c) and the memory checkers (internal/shadow.h).
  *
  * Off by default, and then free: the fast paths do not test for it. When HEAPFORGE_STATS,
- * HEAPFORGE_LEAKS or HEAPFORGE_TRACE is set at start-up, hfi_hooks is set before the first heap
- * exists; heaps then keep their direct tables empty and pages keep free_limit at 0, so every
- * malloc and free reaches a slow path (heap.c, free.c, aligned.c, alloc.c), which calls the
- * hooked function here. A hooked function marks the thread busy, performs the call through the
- * ordinary API (which now runs plain), and counts it. Measured cost: BENCHMARK.md.
+ * HEAPFORGE_LEAKS, HEAPFORGE_TRACE or HEAPFORGE_SECURE is set at start-up (or the build is a
+ * valgrind or asan one), hfi_hooks is set before the first heap exists; heaps then keep their
+ * direct tables empty and pages keep free_limit at 0, so every malloc and free reaches a slow path
+ * (heap.c, free.c, aligned.c, alloc.c), which calls the hooked function here. A hooked function
+ * marks the thread busy, performs the call through the ordinary API (which now runs plain), and
+ * counts it. Measured cost: BENCHMARK.md.
  *
  * Counters live in the thread's heap (hf_heap_stats) and are merged on read. The peaks need a
  * process-wide view: each heap adds its changes to three process-wide gauges once they exceed
