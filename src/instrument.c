@@ -18,7 +18,6 @@
 
 #define HF_STATS_FLUSH (16 * 1024) /* bytes (or blocks / 16) a heap may hold back */
 
-uint32_t hfi_hooks;
 HF_TLS int hfi_tl_hook_busy;
 hf_heap_stats hfi_instrument_retired;
 

@@ -21,8 +21,6 @@
  * loaded) is the one mistake this can make -- accepted at the secure levels. */
 #define HF_STACK_WINDOW ((uintptr_t)8 << 20)
 
-int hfi_secure;
-
 void hfi_secure_init(void) {
     hfi_secure = (int)hfi_options.secure;
 }
