@@ -12,10 +12,10 @@
  *
  * While a block waits, the block map no longer lists it: a free, realloc or malloc_usable_size
  * of an unknown pointer looks here (secure.c) and reports a double free or a use of a freed
- * block. At exit every waiting block's pattern is verified. Not covered: a block that realloc
- * moves is freed at once (the old copy skips the quarantine), and two threads freeing the same
- * block at the same moment may both miss the other. Costs (level 3 only): a fill and a verify
- * per freed byte, one lock per free. */
+ * block. At exit every waiting block's pattern is verified. Every realloc at this level moves
+ * the block (instrument.c), and the old copy waits here like any freed block. Not covered: two
+ * threads freeing the same block at the same moment may both miss the other. Costs (level 3 only):
+ * a fill and a verify per freed byte, one lock per free. */
 #include "internal/internal.h"
 
 #define HF_QUARANTINE_BLOCKS 65536 /* entries of the block FIFO (virtual; touched as used) */
