@@ -169,6 +169,8 @@ void *hfi_hooked_alloc(size_t n, size_t align, enum hf_call call) {
 void hfi_hooked_free(void *p) {
     if (hfi_hooks & HF_HOOK_TRACE) hfi_trace_record(HFI_TRACE_FREE, 0, 0, p, 0, NULL, 0);
     size_t n = 0;
+    /* Level 3: claimed before the map forgets it, so a racing free of p sees it (quarantine.c). */
+    if (hfi_secure >= HF_SECURE_QUARANTINE && p != NULL) hfi_quarantine_claim(p);
     bool known = note_free(p, &n);
     shadow_free(p);
     if (hfi_secure != 0) {

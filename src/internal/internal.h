@@ -376,7 +376,9 @@ void hfi_secure_exit(void);                       /* live canaries (and quaranti
 hf_block *hfi_shuffle_carve(hf_page *pg, uint8_t *first, uint32_t n);
 /* quarantine.c: freed blocks wait, filled or protected (level 3) */
 void hfi_quarantine_push(void *p, size_t n);
-bool hfi_quarantine_find(const void *p, size_t *n);
+bool hfi_quarantine_find(const void *p, size_t *n); /* waiting, or another thread's claim */
+void hfi_quarantine_claim(const void *p);   /* a free in flight: before the block map removal */
+void hfi_quarantine_unclaim(const void *p); /* the free did not push it */
 void hfi_quarantine_verify_all(void);
 void hfi_quarantine_flush(void); /* hf_trim: release every waiting block */
 void hfi_quarantine_fork_prepare(void);
