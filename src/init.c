@@ -59,7 +59,8 @@ __attribute__((constructor(101))) static void hf_constructor(void) {
     hfi_options_init(); /* again, now that environ exists */
     hfi_lab_policy_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
-    if (hfi_lab_process_policy == 0) (void)hfi_heap_get(); /* the main thread's static heap */
+    if (hfi_lab_process_policy == 0) (void)hfi_heap_get();       /* the main thread's static heap */
+    if (hfi_secure >= HF_SECURE_QUARANTINE) hfi_settings_seal(); /* start-up is complete */
 }
 
 __attribute__((destructor(101))) static void hf_destructor(void) {

@@ -20,7 +20,6 @@
 
 #define HF_STATS_FLUSH (16 * 1024) /* bytes (or blocks / 16) a heap may hold back */
 
-uint32_t hfi_hooks;
 HF_TLS int hfi_tl_hook_busy;
 hf_heap_stats hfi_instrument_retired;
 
@@ -172,6 +171,8 @@ void *hfi_hooked_alloc(size_t n, size_t align, enum hf_call call) {
 void hfi_hooked_free(void *p) {
     if (hfi_hooks & HF_HOOK_TRACE) hfi_trace_record(HFI_TRACE_FREE, 0, 0, p, 0, NULL, 0);
     size_t n = 0;
+    /* Level 3: claimed before the map forgets it, so a racing free of p sees it (quarantine.c). */
+    if (hfi_secure >= HF_SECURE_QUARANTINE && p != NULL) hfi_quarantine_claim(p);
     bool known = note_free(p, &n);
     shadow_free(p);
     if (hfi_secure != 0) {
@@ -205,7 +206,8 @@ static void note_realloc(size_t old_n, size_t old_usable, bool counted, void *q,
  * after the new block is taken and before the old one is freed -- or the trace could show an
  * address handed out twice. So a moving realloc is done here as malloc, copy, record, free
  * (the allocator's own in-place growth is given up while recording; at a secure level every
- * realloc moves, so the old block takes the secure free: checks and quarantine). Memory
+ * realloc moves, so the old block takes the secure free: checks and quarantine). Level 3 takes
+ * this path whether recording or not, for that quarantine of the old copy. Memory
  * checker builds take this path too: a realloc is a resize in place or a malloc, a copy of the
  * requested bytes and a free, each described to the checker (internal/shadow.h). */
 static void *traced_realloc(void *p, size_t n) {
@@ -256,7 +258,10 @@ static void *traced_realloc(void *p, size_t n) {
  * thread may get its address. A failed realloc puts it back. */
 void *hfi_hooked_realloc(void *p, size_t n) {
     if (p == NULL) return hfi_hooked_alloc(n, 0, HF_CALL_MALLOC);
-    if ((hfi_hooks & HF_HOOK_TRACE) || (HF_SHADOW && shadow_usable(p) != 0))
+    /* Level 3 moves every block as malloc, copy, free, so the old copy takes the secure free
+     * and waits in the quarantine (a write through the old pointer is then seen). */
+    if ((hfi_hooks & HF_HOOK_TRACE) || hfi_secure >= HF_SECURE_QUARANTINE ||
+        (HF_SHADOW && shadow_usable(p) != 0))
         return traced_realloc(p, n);
     if (n == 0 && hfi_secure != 0) { /* free and return NULL, through the secure free */
         hfi_hooked_free(p);

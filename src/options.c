@@ -3,11 +3,10 @@
  * gets one warning line and the default. */
 #include "internal/internal.h"
 
-hf_options hfi_options = {
+/* The settings page (internal.h), with the options' defaults. */
 #define HF_OPTION_DEFAULT(name, def, min, desc) .name = (def),
-    HF_OPTION_LIST(HF_OPTION_DEFAULT)
+hf_settings_page hfi_settings_page = {.s.options = {HF_OPTION_LIST(HF_OPTION_DEFAULT)}};
 #undef HF_OPTION_DEFAULT
-};
 
 static void upper(char *dst, const char *src, size_t n) {
     size_t i = 0;
@@ -33,13 +32,9 @@ static void parse_one(const char *name, long long *slot, long long def, long lon
 
 extern char **environ;
 
-/* HEAPFORGE_POLICY, the one text option: which allocator serves the whole process (lab/arena.c
- * turns the name into a policy). NULL when unset. */
-const char *hfi_options_policy;
-const char *hfi_options_stats_file;
-const char *hfi_options_trace;
-bool hfi_options_warn;
-bool hfi_options_read; /* the environment has been read */
+/* The text options (hfi_options_policy: which allocator serves the whole process, lab/arena.c
+ * turns the name into a policy; NULL when unset), HEAPFORGE_ON_ERROR and the read flag live on
+ * the settings page too. */
 
 /* Idempotent; does nothing until `environ` exists (the dynamic loader may call malloc first). */
 void hfi_options_init(void) {
@@ -86,4 +81,11 @@ void hfi_options_print(void) {
         hfi_message("option HEAPFORGE_STATS_FILE = %s (where reports go)", hfi_options_stats_file);
     if (hfi_options_trace)
         hfi_message("option HEAPFORGE_TRACE = %s (every call recorded)", hfi_options_trace);
+}
+
+/* HEAPFORGE_SECURE=3, at the end of the constructor: the settings page becomes read-only for the
+ * rest of the process (and its fork children). Nothing writes it after start-up. */
+void hfi_settings_seal(void) {
+    if (!hfi_prim_read_only(&hfi_settings_page, sizeof hfi_settings_page))
+        hfi_warn("could not make the settings read-only");
 }

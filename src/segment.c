@@ -14,8 +14,6 @@ _Static_assert(sizeof(hf_segment) <= HF_SEGMENT_HEADER, "segment header overflow
 _Static_assert(sizeof(hf_span) <= HF_SPAN_HEADER, "span header overflows its page");
 _Static_assert(sizeof(hf_page) == 64, "the free path indexes pages with a shift");
 
-uintptr_t hfi_secret;
-
 static hf_lock cache_lock;
 static hf_segment_list cache; /* most recently cached first */
 static size_t cache_count;

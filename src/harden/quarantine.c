@@ -12,10 +12,17 @@
  *
  * While a block waits, the block map no longer lists it: a free, realloc or malloc_usable_size
  * of an unknown pointer looks here (secure.c) and reports a double free or a use of a freed
- * block. At exit every waiting block's pattern is verified. Not covered: a block that realloc
- * moves is freed at once (the old copy skips the quarantine), and two threads freeing the same
- * block at the same moment may both miss the other. Costs (level 3 only): a fill and a verify
- * per freed byte, one lock per free. */
+ * block. At exit every waiting block's pattern is verified. Every realloc at this level moves
+ * the block (instrument.c), and the old copy waits here like any freed block.
+ *
+ * Two threads freeing the same block at once: only one removes it from the block map, but the
+ * other could look here before the winner has pushed it (the canary check and the fill come in
+ * between) and take it for a foreign pointer. So a free first claims its pointer here (a small
+ * table of frees in flight, one entry per freeing thread), then removes it from the map; the
+ * push drops the claim in the same locked step that adds the block. A free that finds the map
+ * without its pointer drops its own claim and looks for another thread's claim or entry: the
+ * winner's claim was made before its removal, so one of the two is always there. Costs (level 3
+ * only): a fill and a verify per freed byte, one lock per free. */
 #include "internal/internal.h"
 
 #define HF_QUARANTINE_BLOCKS 65536 /* entries of the block FIFO (virtual; touched as used) */
@@ -34,9 +41,57 @@ typedef struct q_ring {
     bool spans;              /* protected spans, bounded in count; else blocks, in bytes */
 } q_ring;
 
+#define HF_QUARANTINE_CLAIMS 256 /* frees in flight at once (more wait) */
+
+typedef struct q_claim {
+    const void *p;
+    const void *owner; /* the freeing thread (the address of its q_token) */
+} q_claim;
+
 static hf_lock q_lock;
 static q_ring blocks = {.cap = HF_QUARANTINE_BLOCKS},
               spans = {.cap = HF_QUARANTINE_SPANS, .spans = true};
+static q_claim claims[HF_QUARANTINE_CLAIMS];
+static size_t claim_count;
+static HF_TLS char q_token; /* its address names the thread */
+
+/* Drop this thread's claim of p, if any. */
+static void unclaim_locked(const void *p) {
+    for (size_t i = 0; i < claim_count; i++) {
+        if (claims[i].p == p && claims[i].owner == &q_token) {
+            claims[i] = claims[--claim_count];
+            return;
+        }
+    }
+}
+
+/* Another thread is freeing p. */
+static bool claimed_locked(const void *p) {
+    for (size_t i = 0; i < claim_count; i++)
+        if (claims[i].p == p && claims[i].owner != &q_token) return true;
+    return false;
+}
+
+/* Before a free at level 3 removes p from the block map (instrument.c). */
+void hfi_quarantine_claim(const void *p) {
+    for (;;) {
+        hfi_lock(&q_lock);
+        if (claim_count < HF_QUARANTINE_CLAIMS) {
+            claims[claim_count++] = (q_claim){p, &q_token};
+            hfi_unlock(&q_lock);
+            return;
+        }
+        hfi_unlock(&q_lock);
+        hfi_prim_yield();
+    }
+}
+
+/* A free that does not push p (not in the map, or reported) drops its claim. */
+void hfi_quarantine_unclaim(const void *p) {
+    hfi_lock(&q_lock);
+    unclaim_locked(p);
+    hfi_unlock(&q_lock);
+}
 
 static inline uint64_t pattern(const void *p) {
     uint64_t x = ((uint64_t)(uintptr_t)p ^ (uint64_t)hfi_secret) * 0xA24BAED4963EE407ull;
@@ -119,6 +174,7 @@ void hfi_quarantine_push(void *p, size_t n) {
     q_entry e = {p, n, usable}, out;
     bool evicted = false;
     hfi_lock(&q_lock);
+    unclaim_locked(p); /* the claim becomes the entry in one step */
     if (r->slots == NULL) {
         r->slots =
             hfi_prim_mmap(NULL, hf_align_up(r->cap * sizeof(q_entry), HF_OS_PAGE_SIZE), false);
@@ -176,11 +232,13 @@ static bool find_locked(const q_ring *r, const void *p, size_t *n) {
     return false;
 }
 
-/* Is p waiting in the quarantine? *n: its requested size. O(entries): only pointers the block
- * map does not know (misuse, foreign memory) come here. */
+/* Is p waiting in the quarantine, or being freed by another thread? *n: its requested size (0
+ * while in flight). O(entries): only pointers the block map does not know (misuse, foreign
+ * memory) come here. */
 bool hfi_quarantine_find(const void *p, size_t *n) {
     hfi_lock(&q_lock);
     bool found = find_locked(&blocks, p, n) || find_locked(&spans, p, n);
+    if (!found && claimed_locked(p)) *n = 0, found = true;
     hfi_unlock(&q_lock);
     return found;
 }
@@ -203,4 +261,5 @@ void hfi_quarantine_fork_parent(void) {
 }
 void hfi_quarantine_fork_child(void) {
     hfi_lock_init(&q_lock);
+    claim_count = 0; /* the other threads' frees in flight are gone */
 }

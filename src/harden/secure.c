@@ -21,8 +21,6 @@
  * loaded) is the one mistake this can make -- accepted at the secure levels. */
 #define HF_STACK_WINDOW ((uintptr_t)8 << 20)
 
-int hfi_secure;
-
 void hfi_secure_init(void) {
     hfi_secure = (int)hfi_options.secure;
 }
@@ -114,19 +112,24 @@ static bool quarantined(void *p, const char *what) {
     return true;
 }
 
+/* At level 3 the caller may hold a claim of p (hfi_quarantine_claim): the push turns it into the
+ * quarantine's entry; every other way out drops it first. */
 void hfi_secure_free(void *p, bool known, size_t n) {
     if (p == NULL) return;
+    bool claims = hfi_secure >= HF_SECURE_QUARANTINE;
     if (known) {
         if (!hfi_canary_intact(p, n)) {
+            if (claims) hfi_quarantine_unclaim(p);
             hfi_report_error("heap corruption", p, n);
             return; /* warn mode: the damaged block is left alone */
         }
-        if (hfi_secure >= HF_SECURE_QUARANTINE) {
+        if (claims) {
             hfi_quarantine_push(p, n);
             return;
         }
-    } else if (quarantined(p, "double free") || unknown_pointer(p, "invalid free")) {
-        return;
+    } else {
+        if (claims) hfi_quarantine_unclaim(p);
+        if (quarantined(p, "double free") || unknown_pointer(p, "invalid free")) return;
     }
     free_now(p);
 }

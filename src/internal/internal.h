@@ -67,6 +67,7 @@ bool hfi_prim_write(int fd, const void *buf, size_t n);
 void hfi_prim_close(int fd);
 __attribute__((noreturn)) void hfi_prim_abort(void);
 bool hfi_prim_protect(void *p, size_t size, bool access); /* false: access none */
+bool hfi_prim_read_only(void *p, size_t size);            /* PROT_READ */
 void hfi_prim_program_data(uintptr_t *lo, uintptr_t *hi);
 
 /* ---- libc.c: non-allocating replacements for the libc we must not call ------------------ */
@@ -95,14 +96,45 @@ typedef struct hf_options {
     HF_OPTION_LIST(HF_OPTION_FIELD)
 #undef HF_OPTION_FIELD
 } hf_options;
-extern hf_options hfi_options;
-extern const char *hfi_options_policy;     /* HEAPFORGE_POLICY: the allocator serving the process */
-extern const char *hfi_options_stats_file; /* HEAPFORGE_STATS_FILE: reports go there (%p: pid) */
-extern const char *hfi_options_trace;      /* HEAPFORGE_TRACE: record every call there (%p: pid) */
-extern bool hfi_options_warn;              /* HEAPFORGE_ON_ERROR=warn: report and carry on */
-extern bool hfi_options_read;
+/* The settings page: every process-wide value that is fixed once start-up is complete, alone
+ * on one OS page so that HEAPFORGE_SECURE=3 can make it read-only (hfi_settings_seal, called at
+ * the end of the constructor): an overflow or a stray write cannot then switch the checks off,
+ * forge the secret or redirect the reports. Owners write their field during start-up only
+ * (options.c, init.c, instrument.c, harden/secure.c, lab/policy.c); state that changes later
+ * lives elsewhere. The old names stay, as macros for the fields, so the code that reads them is
+ * unchanged; reading a field costs what reading a global did (an address in the library). */
+typedef struct hf_settings {
+    hf_options options;
+    const char *policy;     /* HEAPFORGE_POLICY: the allocator serving the process */
+    const char *stats_file; /* HEAPFORGE_STATS_FILE: reports go there (%p: pid) */
+    const char *trace;      /* HEAPFORGE_TRACE: record every call there (%p: pid) */
+    uintptr_t secret;       /* segment.c: header cookies, free marks, encoded links, patterns */
+    uint32_t hooks;         /* instrument.c: HF_HOOK_* */
+    int secure;             /* harden/secure.c: the level in effect */
+    int lab_process_policy; /* lab/policy.c: a lab policy serves the whole process (0: fast) */
+    bool warn;              /* HEAPFORGE_ON_ERROR=warn: report and carry on */
+    bool read;              /* the environment has been read */
+} hf_settings;
+typedef union hf_settings_page {
+    hf_settings s;
+    uint8_t page[HF_OS_PAGE_SIZE];
+} __attribute__((aligned(HF_OS_PAGE_SIZE))) hf_settings_page;
+_Static_assert(sizeof(hf_settings_page) == HF_OS_PAGE_SIZE, "the settings fill one page");
+extern hf_settings_page hfi_settings_page;
+#define hfi_settings           (hfi_settings_page.s)
+#define hfi_options            (hfi_settings.options)
+#define hfi_options_policy     (hfi_settings.policy)
+#define hfi_options_stats_file (hfi_settings.stats_file)
+#define hfi_options_trace      (hfi_settings.trace)
+#define hfi_options_warn       (hfi_settings.warn)
+#define hfi_options_read       (hfi_settings.read)
+#define hfi_secret             (hfi_settings.secret)
+#define hfi_hooks              (hfi_settings.hooks)
+#define hfi_secure             (hfi_settings.secure)
+#define hfi_lab_process_policy (hfi_settings.lab_process_policy)
 void hfi_options_init(void);
 void hfi_options_print(void);
+void hfi_settings_seal(void); /* level 3: the settings page becomes read-only */
 
 /* ---- report.c: the one cold reporter ---------------------------------------------------- */
 HF_COLD __attribute__((noreturn)) void hfi_assert_fail(const char *cond, const char *file,
@@ -215,7 +247,6 @@ static inline hf_page *hfi_page_of(hf_segment *s, const void *p) {
 }
 
 /* ---- segment.c -------------------------------------------------------------------------- */
-extern uintptr_t hfi_secret;
 hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx);
 void hfi_segment_page_free(hf_heap *heap, hf_page *pg);
 void hfi_segment_touch(hf_segment *s, const void *lo, const void *hi);
@@ -266,7 +297,6 @@ void hfi_span_fork_child(void);
 void hfi_lab_free(hf_header *h, void *p);
 size_t hfi_lab_usable_size(hf_header *h, const void *p);
 void *hfi_lab_realloc(hf_header *h, void *p, size_t n);
-extern int hfi_lab_process_policy; /* a lab policy serves the whole process (0: fast) */
 void hfi_lab_policy_init(void);
 void *hfi_lab_process_malloc(size_t n, size_t align, bool zero);
 struct hf_lab_policy;
@@ -303,7 +333,6 @@ void hfi_blockmap_fork_child(void);
 #define HF_HOOK_LEAKS  0x2 /* leak report at exit (needs the block map) */
 #define HF_HOOK_TRACE  0x4 /* every call recorded (trace/record.c) */
 #define HF_HOOK_SECURE 0x8 /* HEAPFORGE_SECURE >= 1: canaries, exact sizes, ... (harden/) */
-extern uint32_t hfi_hooks;
 extern HF_TLS int hfi_tl_hook_busy; /* inside a hooked call: the inner calls run plain */
 enum hf_call { HF_CALL_MALLOC, HF_CALL_CALLOC, HF_CALL_ALIGNED };
 extern hf_heap_stats hfi_instrument_retired; /* exited threads' counters (heap.c's lock) */
@@ -331,9 +360,9 @@ void hfi_trace_fork_child(void);
 #define HF_SECURE_MAX        3
 #define HF_SECURE_SHUFFLE    2 /* from this level: guard pages, randomised free-list order */
 #define HF_SECURE_QUARANTINE 3 /* from this level: quarantine and zero-on-free */
-/* The level in effect, fixed with the hooks before the first heap exists: 0 unless the hooks
- * carry HF_HOOK_SECURE. Slow paths test it; the fast paths never run while it is set. */
-extern int hfi_secure;
+/* hfi_secure (the settings page): the level in effect, fixed with the hooks before the first
+ * heap exists: 0 unless the hooks carry HF_HOOK_SECURE. Slow paths test it; the fast paths never
+ * run while it is set. */
 /* secure.c: what the hooked calls do while secure */
 void hfi_secure_init(void);
 size_t hfi_secure_request(size_t n);                 /* bytes to ask for n: room for a canary */
@@ -347,7 +376,9 @@ void hfi_secure_exit(void);                       /* live canaries (and quaranti
 hf_block *hfi_shuffle_carve(hf_page *pg, uint8_t *first, uint32_t n);
 /* quarantine.c: freed blocks wait, filled or protected (level 3) */
 void hfi_quarantine_push(void *p, size_t n);
-bool hfi_quarantine_find(const void *p, size_t *n);
+bool hfi_quarantine_find(const void *p, size_t *n); /* waiting, or another thread's claim */
+void hfi_quarantine_claim(const void *p);   /* a free in flight: before the block map removal */
+void hfi_quarantine_unclaim(const void *p); /* the free did not push it */
 void hfi_quarantine_verify_all(void);
 void hfi_quarantine_flush(void); /* hf_trim: release every waiting block */
 void hfi_quarantine_fork_prepare(void);

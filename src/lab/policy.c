@@ -40,7 +40,6 @@ const hf_lab_policy *hfi_lab_policy_ops(hf_policy policy) {
 }
 
 /* ---- the process-wide arena of each policy ---------------------------------------------- */
-int hfi_lab_process_policy;
 
 /* HEAPFORGE_POLICY: a lab policy serves every malloc of the process. The thread heaps then
  * stay empty, so every call takes the malloc slow path, which comes here. */

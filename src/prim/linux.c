@@ -223,6 +223,13 @@ bool hfi_prim_protect(void *p, size_t size, bool access) {
     return rc == 0;
 }
 
+bool hfi_prim_read_only(void *p, size_t size) {
+    int saved = errno;
+    int rc = mprotect(p, size, PROT_READ);
+    errno = saved;
+    return rc == 0;
+}
+
 static int program_data_cb(struct dl_phdr_info *info, size_t size, void *arg) {
     (void)size;
     uintptr_t *range = arg;
