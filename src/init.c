@@ -20,7 +20,6 @@ void hfi_process_init(void) {
     int expected = 0;
     if (atomic_compare_exchange_strong(&init_state, &expected, 1)) {
         hfi_secret = (uintptr_t)hfi_prim_random_seed() | 1;
-        (void)hfi_now_ms(); /* fix the clock origin */
         hfi_options_init();
         lab_policy_init();
         hfi_heap_process_init();
@@ -63,7 +62,8 @@ __attribute__((constructor(101))) static void hf_constructor(void) {
     hfi_process_init();
     hfi_options_init(); /* again, now that environ exists */
     lab_policy_init();
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    hfi_os_fork_handlers(fork_prepare, fork_parent, fork_child,
+                         hfi_hooks != 0 || hfi_lab_process_policy != 0);
     if (hfi_lab_process_policy == 0) (void)hfi_heap_get(); /* the main thread's static heap */
 }
 
