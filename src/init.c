@@ -20,6 +20,7 @@ void hfi_process_init(void) {
     int expected = 0;
     if (atomic_compare_exchange_strong(&init_state, &expected, 1)) {
         hfi_secret = (uintptr_t)hfi_prim_random_seed() | 1;
+        (void)hfi_now_ms(); /* fix the clock origin (one of the clock's direct syscalls) */
         hfi_options_init();
         lab_policy_init();
         hfi_heap_process_init();

@@ -96,8 +96,9 @@ uint64_t hfi_prim_clock_ms(void) {
     static unsigned raw_calls; /* racy by design: a few calls more or less either way */
     struct timespec ts;
 #if defined(__x86_64__) && defined(SYS_clock_gettime)
-    if (__atomic_load_n(&raw_calls, __ATOMIC_RELAXED) < HF_CLOCK_RAW_CALLS) {
-        __atomic_store_n(&raw_calls, raw_calls + 1, __ATOMIC_RELAXED);
+    unsigned n = __atomic_load_n(&raw_calls, __ATOMIC_RELAXED);
+    if (n < HF_CLOCK_RAW_CALLS) {
+        __atomic_store_n(&raw_calls, n + 1, __ATOMIC_RELAXED);
         long ret;
         __asm__ volatile("syscall"
                          : "=a"(ret)
