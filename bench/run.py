@@ -451,6 +451,12 @@ def run_suite(args, build, scale):
         if hf is None:
             raise UsageError("--secure-levels needs heapforge among the allocators")
         allocs.append(Allocator("%s%d" % (SECURE_PREFIX, level), hf.lib, {"HEAPFORGE_SECURE": str(level)}))
+    if args.baseline:
+        # Another heapforge build (e.g. the previous commit) in the same interleaved rounds, so a
+        # change is measured before/after under the same machine noise.
+        if not os.path.isfile(args.baseline):
+            raise UsageError("--baseline: no such library: %s" % args.baseline)
+        allocs.append(Allocator("hf-base", os.path.abspath(args.baseline)))
     for n in notes:
         print("note: " + n, file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="hf-bench-") as tmp:
@@ -661,6 +667,8 @@ def parse_args(argv):
     p.add_argument("--secure-levels", default=None,
                    help="comma-separated HEAPFORGE_SECURE levels (1-3) to run heapforge at as well, "
                         "with a table of their cost relative to level 0")
+    p.add_argument("--baseline", default=None,
+                   help="another libheapforge.so (e.g. an older build) to run as allocator hf-base")
     p.add_argument("--fastpath", action="store_true",
                    help="count instructions per malloc(16)/free pair under callgrind instead")
     p.add_argument("--fastpath-n", type=int, default=100000, help="N for --fastpath (runs N and 2N; default 1e5)")

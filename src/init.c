@@ -10,14 +10,19 @@
 
 static atomic_int init_state; /* 0 not started, 1 running, 2 done */
 
+/* Only a HEAPFORGE_POLICY run needs the lab: the test here keeps its code pages untouched. */
+static void lab_policy_init(void) {
+    if (hfi_options_policy != NULL && hfi_options_policy[0] != 0) hfi_lab_policy_init();
+}
+
 void hfi_process_init(void) {
     if (HF_LIKELY(atomic_load_explicit(&init_state, memory_order_acquire) == 2)) return;
     int expected = 0;
     if (atomic_compare_exchange_strong(&init_state, &expected, 1)) {
         hfi_secret = (uintptr_t)hfi_prim_random_seed() | 1;
-        (void)hfi_now_ms(); /* fix the clock origin */
+        (void)hfi_now_ms(); /* fix the clock origin (one of the clock's direct syscalls) */
         hfi_options_init();
-        hfi_lab_policy_init();
+        lab_policy_init();
         hfi_heap_process_init();
         atomic_store_explicit(&init_state, 2, memory_order_release);
         return;
@@ -57,14 +62,17 @@ static void fork_child(void) {
 __attribute__((constructor(101))) static void hf_constructor(void) {
     hfi_process_init();
     hfi_options_init(); /* again, now that environ exists */
-    hfi_lab_policy_init();
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    lab_policy_init();
+    hfi_os_fork_handlers(fork_prepare, fork_parent, fork_child,
+                         hfi_hooks != 0 || hfi_lab_process_policy != 0);
     if (hfi_lab_process_policy == 0) (void)hfi_heap_get();       /* the main thread's static heap */
     if (hfi_secure >= HF_SECURE_QUARANTINE) hfi_settings_seal(); /* start-up is complete */
 }
 
+/* The exit hooks live in files no plain run touches (text far from the hot code): test their
+ * switches here, so a plain run does not fault their code pages in just to return. */
 __attribute__((destructor(101))) static void hf_destructor(void) {
-    hfi_secure_exit();
-    hfi_stats_exit();
+    if (hfi_secure != 0) hfi_secure_exit();
+    if (hfi_options.stats || hfi_options.leaks) hfi_stats_exit();
     if (hfi_hooks & HF_HOOK_TRACE) hfi_trace_finish();
 }
