@@ -174,7 +174,9 @@ void hfi_hooked_free(void *p) {
     /* Level 3: claimed before the map forgets it, so a racing free of p sees it (quarantine.c). */
     if (hfi_secure >= HF_SECURE_QUARANTINE && p != NULL) hfi_quarantine_claim(p);
     bool known = note_free(p, &n);
-    shadow_free(p);
+    /* Only a block really being freed is shown freed to the checker: a racing double free must
+     * not poison the block while its first free is still checking it. */
+    if (known) shadow_free(p);
     if (hfi_secure != 0) {
         hfi_secure_free(p, known, n); /* checks, then frees or quarantines */
         return;
