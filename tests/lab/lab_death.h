@@ -28,10 +28,9 @@ static inline bool lab_death_line_ok(const char *line, const char *what) {
     return strcmp(s, "\n") == 0;
 }
 
-/* Runs fn(arg) in a child with stderr captured; the child must die as described above. If fn
- * returns, the child exits 0, which fails the check. */
-static inline void lab_expect_death(void (*fn)(void *), void *arg, const char *what,
-                                    const char *label) {
+/* Runs fn(arg) in a child with its stderr captured into buf (NUL-terminated); returns the
+ * child's wait status. If fn returns, the child exits 0. */
+static inline int lab_death_run(void (*fn)(void *), void *arg, char *buf, size_t size) {
     int fd[2];
     CHECK(pipe(fd) == 0);
     fflush(NULL);
@@ -44,20 +43,42 @@ static inline void lab_expect_death(void (*fn)(void *), void *arg, const char *w
         _exit(0);
     }
     close(fd[1]);
-    char buf[512];
     size_t len = 0;
     ssize_t k;
-    while (len < sizeof buf - 1 && (k = read(fd[0], buf + len, sizeof buf - 1 - len)) > 0)
-        len += (size_t)k;
+    while (len < size - 1 && (k = read(fd[0], buf + len, size - 1 - len)) > 0) len += (size_t)k;
     buf[len] = 0;
     close(fd[0]);
     int status;
     CHECK(waitpid(pid, &status, 0) == pid);
-    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT || !lab_death_line_ok(buf, what)) {
+    return status;
+}
+
+static inline bool lab_died_of_abort(int status) {
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+
+/* fn(arg) in a child must die as described above. */
+static inline void lab_expect_death(void (*fn)(void *), void *arg, const char *what,
+                                    const char *label) {
+    char buf[512];
+    int status = lab_death_run(fn, arg, buf, sizeof buf);
+    if (!lab_died_of_abort(status) || !lab_death_line_ok(buf, what)) {
         fprintf(stderr,
                 "%s: expected SIGABRT and \"heapforge: %s of 0x...\", got status 0x%x and "
                 "\"%s\"\n",
                 label, what, status, buf);
+        abort();
+    }
+}
+
+/* fn(arg) in a child must die of SIGABRT with stderr starting with prefix. */
+static inline void lab_expect_abort_prefix(void (*fn)(void *), void *arg, const char *prefix,
+                                           const char *label) {
+    char buf[512];
+    int status = lab_death_run(fn, arg, buf, sizeof buf);
+    if (!lab_died_of_abort(status) || strncmp(buf, prefix, strlen(prefix)) != 0) {
+        fprintf(stderr, "%s: expected SIGABRT and \"%s...\", got status 0x%x and \"%s\"\n", label,
+                prefix, status, buf);
         abort();
     }
 }

@@ -5,6 +5,7 @@
  * list against a brute-force model, many small free blocks with out-of-line tower records, and
  * error reports (in forked children). */
 #include "lab/fit.h"
+#include "lab_death.h"
 #include "test_util.h"
 
 #include <heapforge.h>
@@ -617,62 +618,45 @@ static void test_determinism(void) {
 }
 
 /* ---- errors: each in a child that must die of SIGABRT with the expected first line ------ */
+/* One misuse (which / 4) on one fit (which % 4); runs in a child. */
+static void misuse_case(void *arg) {
+    int which = *(const int *)arg;
+    const hf_lab_policy *pol = policies[which % 4];
+    void *st = setup(pol, 0, 1, 8192);
+    uint8_t *a = pol->malloc(st, 100), *b = pol->malloc(st, 100), *c = pol->malloc(st, 100);
+    (void)c;
+    switch (which / 4) {
+    case 0: /* double free */
+        pol->free(st, b);
+        pol->free(st, b);
+        break;
+    case 1: /* double free after the block merged into its left neighbour */
+        pol->free(st, a);
+        pol->free(st, b);
+        pol->free(st, b);
+        break;
+    case 2: /* interior pointer */
+        pol->free(st, b + 32);
+        break;
+    case 3: /* pointer outside every region, and a misaligned one */
+        pol->free(st, (which & 1) ? arena_buf[5] : b + 8);
+        break;
+    case 4: /* overflow of a into b's header */
+        memset(a + 100, 0x41, 40);
+        pol->free(st, b);
+        break;
+    case 5: /* overflow of a into its own footer; check() reports without crashing */
+        memset(a + 112, 0x41, 16);
+        if (pol->check(st) == NULL) _exit(3);
+        pol->free(st, a);
+        break;
+    }
+}
+
 static void expect_abort(int which, const char *prefix) {
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        const hf_lab_policy *pol = policies[which % 4];
-        void *st = setup(pol, 0, 1, 8192);
-        uint8_t *a = pol->malloc(st, 100), *b = pol->malloc(st, 100), *c = pol->malloc(st, 100);
-        (void)c;
-        switch (which / 4) {
-        case 0: /* double free */
-            pol->free(st, b);
-            pol->free(st, b);
-            break;
-        case 1: /* double free after the block merged into its left neighbour */
-            pol->free(st, a);
-            pol->free(st, b);
-            pol->free(st, b);
-            break;
-        case 2: /* interior pointer */
-            pol->free(st, b + 32);
-            break;
-        case 3: /* pointer outside every region, and a misaligned one */
-            pol->free(st, (which & 1) ? arena_buf[5] : b + 8);
-            break;
-        case 4: /* overflow of a into b's header */
-            memset(a + 100, 0x41, 40);
-            pol->free(st, b);
-            break;
-        case 5: /* overflow of a into its own footer; check() reports without crashing */
-            memset(a + 112, 0x41, 16);
-            if (pol->check(st) == NULL) _exit(3);
-            pol->free(st, a);
-            break;
-        }
-        _exit(0);
-    }
-    close(fds[1]);
-    char buf[256] = {0};
-    size_t got = 0;
-    ssize_t r;
-    while (got < sizeof buf - 1 && (r = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0)
-        got += (size_t)r;
-    close(fds[0]);
-    int status;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT ||
-        strncmp(buf, prefix, strlen(prefix)) != 0) {
-        fprintf(stderr, "case %d: status %d, stderr \"%s\", wanted \"%s\"\n", which, status, buf,
-                prefix);
-        abort();
-    }
+    char label[32];
+    snprintf(label, sizeof label, "case %d", which);
+    lab_expect_abort_prefix(misuse_case, &which, prefix, label);
 }
 static void test_errors(void) {
     for (int pi = 0; pi < 4; pi++) {

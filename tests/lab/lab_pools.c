@@ -6,6 +6,7 @@
  * check() after every operation, and error detection (double free, invalid free). */
 #include "lab/lab.h"
 #include "lab/tlsf.h"
+#include "lab_death.h"
 #include "test_util.h"
 
 #include <signal.h>
@@ -461,35 +462,16 @@ static void test_conformance(void) {
 
 /* ---- error detection ------------------------------------------------------------------- */
 
-/* Runs fn in a child whose stderr is captured; returns the text, checks it died of SIGABRT. */
+/* A child case: fn runs in a child that must die of SIGABRT with the expected first line. */
+typedef struct child_case {
+    void (*fn)(void);
+} child_case;
+static void run_case(void *arg) {
+    ((child_case *)arg)->fn();
+}
 static void expect_abort(void (*fn)(void), const char *prefix) {
-    int fd[2];
-    CHECK(pipe(fd) == 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        close(fd[0]);
-        dup2(fd[1], 2);
-        fn();
-        _exit(0);
-    }
-    close(fd[1]);
-    char buf[512];
-    size_t len = 0;
-    ssize_t k;
-    while (len < sizeof buf - 1 && (k = read(fd[0], buf + len, sizeof buf - 1 - len)) > 0)
-        len += (size_t)k;
-    buf[len] = 0;
-    close(fd[0]);
-    int status;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT ||
-        strncmp(buf, prefix, strlen(prefix)) != 0) {
-        fprintf(stderr, "%s: expected SIGABRT and \"%s...\", got status 0x%x and \"%s\"\n",
-                g_pol->name, prefix, status, buf);
-        abort();
-    }
+    child_case c = {fn};
+    lab_expect_abort_prefix(run_case, &c, prefix, g_pol->name);
 }
 
 static void *fresh_heap(void) {
