@@ -63,8 +63,10 @@ __attribute__((constructor(101))) static void hf_constructor(void) {
     hfi_process_init();
     hfi_options_init(); /* again, now that environ exists */
     lab_policy_init();
-    hfi_os_fork_handlers(fork_prepare, fork_parent, fork_child,
-                         hfi_hooks != 0 || hfi_lab_process_policy != 0);
+    /* Registered at once, not when a second thread first takes a lock: deferring it saved
+     * ~30 resident libc pages but let a fork slip between a thread's start and the
+     * registration under an interposed pthread_atfork (lab_fork hung under TSan). */
+    hfi_prim_atfork(fork_prepare, fork_parent, fork_child);
     if (hfi_lab_process_policy == 0) (void)hfi_heap_get();       /* the main thread's static heap */
     if (hfi_secure >= HF_SECURE_QUARANTINE) hfi_settings_seal(); /* start-up is complete */
 }

@@ -123,49 +123,7 @@ uint64_t hfi_now_ms(void) {
     return t - clock_origin;
 }
 
-/* ---- fork handlers, registered when first needed ---------------------------------------
- * The handlers (init.c) hold every lock across fork() so the child does not inherit one held
- * by a thread that does not exist there. While the process has one thread, no other thread can
- * hold a lock at a fork, so registration waits until a lock is taken with a second thread
- * around (glibc's __libc_single_threaded) -- before that lock is taken. Why wait: libc's
- * pthread_atfork lives in text a small program otherwise never runs, and libc's file pages are
- * mapped a large folio or a 64 KiB window at a time (~64 KiB resident on the bench machine).
- * Cost: a load and a branch per lock taken; none on the malloc/free fast paths (no locks). */
-static void (*fork_fn[3])(void);
-static atomic_int atfork_state;    /* 0 not registered, 1 registering, 2 registered */
-static HF_TLS bool tl_registering; /* pthread_atfork may allocate: let it take locks */
-
-void hfi_os_fork_register(void) {
-    if (atomic_load_explicit(&atfork_state, memory_order_acquire) == 2 || tl_registering) return;
-    if (__atomic_load_n(&fork_fn[0], __ATOMIC_ACQUIRE) == NULL)
-        return; /* before the constructor: it registers if threads exist */
-    int expected = 0;
-    if (atomic_compare_exchange_strong(&atfork_state, &expected, 1)) {
-        tl_registering = true;
-        hfi_prim_atfork(fork_fn[0], fork_fn[1], fork_fn[2]);
-        tl_registering = false;
-        atomic_store_explicit(&atfork_state, 2, memory_order_release);
-        return;
-    }
-    /* Another thread is registering: our lock must wait until a fork would run the handlers
-     * (glibc holds its atfork lock from registration through a whole fork, so no fork can
-     * slip between). */
-    while (atomic_load_explicit(&atfork_state, memory_order_acquire) != 2) hfi_prim_yield();
-}
-
-/* The constructor hands over the handlers; now: register at once (instrumented or lab runs,
- * whose child handlers do more than reset locks, and processes that already have threads). */
-void hfi_os_fork_handlers(void (*prepare)(void), void (*parent)(void), void (*child)(void),
-                          bool now) {
-    fork_fn[1] = parent, fork_fn[2] = child;
-    __atomic_store_n(&fork_fn[0], prepare, __ATOMIC_RELEASE);
-    if (now || !hfi_prim_single_threaded()) hfi_os_fork_register();
-}
-
 void hfi_lock(hf_lock *l) {
-    if (HF_UNLIKELY(atomic_load_explicit(&atfork_state, memory_order_relaxed) != 2) &&
-        !hfi_prim_single_threaded())
-        hfi_os_fork_register();
     for (unsigned spins = 0;; spins++) {
         int expected = 0;
         if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 &&

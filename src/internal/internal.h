@@ -51,7 +51,6 @@ void *hfi_prim_mremap(void *p, size_t old_size, size_t new_size, void *fixed_tar
 void *hfi_prim_sbrk(intptr_t delta); /* old break, NULL on failure */
 void hfi_prim_write_stderr(const char *s, size_t n);
 uint64_t hfi_prim_clock_ms(void);
-bool hfi_prim_single_threaded(void); /* no thread was ever created besides the first */
 void hfi_prim_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 uint64_t hfi_prim_random_seed(void);
 void hfi_prim_yield(void);
@@ -158,9 +157,6 @@ void hfi_os_purge(void *p, size_t size);
 void hfi_os_commit_delta(ptrdiff_t delta);
 void *hfi_os_remap(void *p, size_t old_size, size_t new_size, size_t align, bool may_move);
 uint64_t hfi_now_ms(void);
-void hfi_os_fork_handlers(void (*prepare)(void), void (*parent)(void), void (*child)(void),
-                          bool now);
-void hfi_os_fork_register(void);
 void hfi_lock(hf_lock *l);
 void hfi_unlock(hf_lock *l);
 static inline void hfi_lock_init(hf_lock *l) {

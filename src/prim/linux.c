@@ -15,11 +15,6 @@
 #include <sys/syscall.h>
 #include <link.h>
 #include <pthread.h>
-#if defined(__has_include)
-#if __has_include(<sys/single_threaded.h>)
-#include <sys/single_threaded.h>
-#endif
-#endif
 
 void *hfi_prim_mmap(void *hint, size_t size, bool reserve_only) {
     int saved = errno;
@@ -109,21 +104,6 @@ uint64_t hfi_prim_clock_ms(void) {
 #endif
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* glibc clears __libc_single_threaded when the first other thread is created (and sets it
- * again only in a fork child). Without it, assume threads. */
-bool hfi_prim_single_threaded(void) {
-#if defined(__has_include)
-#if __has_include(<sys/single_threaded.h>)
-#define HF_HAVE_SINGLE_THREADED 1
-#endif
-#endif
-#ifdef HF_HAVE_SINGLE_THREADED
-    return __atomic_load_n(&__libc_single_threaded, __ATOMIC_ACQUIRE) != 0;
-#else
-    return false;
-#endif
 }
 
 void hfi_prim_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) {
