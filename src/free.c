@@ -16,6 +16,51 @@ static inline bool is_block_offset(const hf_page *pg, uintptr_t off) {
     return (uint64_t)(uint32_t)off * pg->div_magic < pg->div_magic;
 }
 
+/* The common case of a block of another heap's page: kept for this heap's own mallocs
+ * (foreign.c) when an anchor is already kept and there is room. The same checks as the full
+ * path -- a block start inside the page's area, not marked free -- made without reading the
+ * owner's page descriptor, whose line the owner writes on every call: the class comes from the
+ * segment's page_class line, the rest from the class and this heap's stand-in page. */
+static inline bool keep_fast(hf_header *h, void *p) {
+    hf_heap *heap = hfi_tl_heap;
+    if (atomic_load_explicit(&h->owner, memory_order_relaxed) == (uintptr_t)heap ||
+        (h->kind != HF_SEG_SMALL && h->kind != HF_SEG_MEDIUM))
+        return false;
+    hf_segment *s = (hf_segment *)h;
+    unsigned shift = h->page_shift;
+    uintptr_t rel = (uintptr_t)p - (uintptr_t)s;
+    uintptr_t i = rel >> shift;
+    unsigned c = __atomic_load_n(&s->page_class[i], __ATOMIC_RELAXED);
+    if (c >= HF_FOREIGN_CLASSES) return false; /* medium, or a free slot */
+    hf_page *fp = &heap->foreign[c];
+    uint32_t held = fp->capacity - fp->used;
+    if (held - 1 >= (uint32_t)fp->reserved - 1) return false; /* no anchor yet, or full */
+    /* Secure levels keep nothing (reserved is 0), so no guard page shortens the last slot. */
+    uintptr_t first = i == 0 ? HF_SEGMENT_HEADER : 0;
+    uintptr_t off = rel - (i << shift) - first;
+    if (off + fp->block_size > ((uintptr_t)1 << shift) - first || !is_block_offset(fp, off))
+        return false;
+    hf_block *b = p;
+    hfi_shadow_open(b, sizeof *b);
+    bool kept = b->mark != free_mark(b);
+    if (kept) {
+        b->mark = free_mark(b);
+        b->next = fp->free;
+    }
+    hfi_shadow_close(b, sizeof *b);
+    if (!kept) return false; /* a double free: reported by the full path */
+    fp->free = b;
+    fp->capacity++;
+    return true;
+}
+
+/* The fast path missed a block of ours: keep it if it is another heap's, else the full path.
+ * A small function of its own, so the keep costs no spills of the full path's registers. */
+HF_NOINLINE static void free_other(hf_header *h, void *p) {
+    if (HF_LIKELY(hfi_hooks == 0) && keep_fast(h, p)) return;
+    hfi_free_generic(h, p);
+}
+
 HF_API void hf_free(void *p) {
     if (HF_UNLIKELY(!hfi_pagemap_has_header(p))) {
         if (p != NULL) hfi_free_generic(NULL, p);
@@ -40,7 +85,7 @@ HF_API void hf_free(void *p) {
             return;
         }
     }
-    hfi_free_generic(h, p);
+    free_other(h, p);
 }
 
 /* Every case the fast path does not take. h is NULL when the page map has no header for p. */
@@ -110,6 +155,12 @@ HF_NOINLINE void hfi_free_generic(hf_header *h, void *p) {
             hfi_heap_page_unfull(heap, pg);
         return;
     }
+    /* Another heap's block: kept for this thread's own mallocs while there is room. */
+    if (!hfi_foreign_keep(heap, pg, b)) hfi_free_remote(h, pg, b);
+}
+
+/* Give b back to its page's owner: a lock-free push on the page's thread_free. */
+void hfi_free_remote(hf_header *h, hf_page *pg, hf_block *b) {
     hf_block *old = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);
     do {
         hfi_link_set(pg, b, old);

@@ -27,14 +27,18 @@ void hfi_heap_process_init(void) {
 }
 
 /* ---- direct table ---------------------------------------------------------------------- */
-static void set_direct(hf_heap *heap, unsigned c) {
+/* Point class c's direct-table entries at pg (a page of the class, or its foreign stand-in). */
+void hfi_heap_direct_to(hf_heap *heap, unsigned c, hf_page *pg) {
     uint32_t size = hfi_class_size[c];
     if (size > HF_DIRECT_MAX) return;
-    hf_page *pg = heap->queues[c].first;
     /* Instrumented: every malloc takes the slow path, where the counting happens. */
     if (pg == NULL || hfi_hooks != 0) pg = &hfi_page_empty;
     size_t lo = c == 0 ? 0 : hfi_class_size[c - 1] / 16 + 1;
     for (size_t d = lo; d <= size / 16; d++) heap->direct[d] = pg;
+}
+
+static void set_direct(hf_heap *heap, unsigned c) {
+    hfi_heap_direct_to(heap, c, heap->queues[c].first);
 }
 
 /* ---- heap lifetime --------------------------------------------------------------------- */
@@ -92,6 +96,7 @@ hf_heap *hfi_heap_get(void) {
 void hfi_heap_thread_done(void *arg) {
     hf_heap *h = arg;
     if (h == NULL || h == &hfi_heap_empty) return;
+    hfi_foreign_flush(h);
     hfi_heap_collect(h, false);
     hfi_segment_abandon_all(h);
     hfi_tl_heap = &hfi_heap_empty;
@@ -248,11 +253,19 @@ static void *heap_malloc(hf_heap *heap, size_t n, bool zero) {
     unsigned c = hfi_class_of(n);
     hf_page *pg = heap->queues[c].first;
     if (pg == NULL || pg->free == NULL) {
+        /* Kept blocks of other heaps first (foreign.c). */
+        if (c < HF_FOREIGN_CLASSES) {
+            hf_page *fp = &heap->foreign[c];
+            if (fp->local_free != NULL) return hfi_foreign_take(heap, fp, n, zero);
+            if (fp->reserved == 0) hfi_foreign_open(fp, c);
+        }
         pg = find_page(heap, c);
         if (pg == NULL) {
             hfi_set_enomem();
             return NULL;
         }
+    } else {
+        set_direct(heap, c); /* it pointed at the emptied foreign stand-in */
     }
     if (HF_UNLIKELY(hfi_secure != 0)) return hfi_page_pop_checked(pg, n, zero);
     return hfi_page_pop(pg, n, zero);
@@ -318,7 +331,10 @@ void hfi_heap_collect(hf_heap *heap, bool force) {
         }
         pg = next;
     }
-    if (force) hfi_segment_purge_due(heap, 0, true);
+    if (force) {
+        hfi_foreign_flush(heap);
+        hfi_segment_purge_due(heap, 0, true);
+    }
 }
 
 bool hfi_heap_is_valid(const hf_heap *heap, const char **why) {
@@ -345,9 +361,13 @@ bool hfi_heap_is_valid(const hf_heap *heap, const char **why) {
         if (w == NULL && hfi_class_size[c] <= HF_DIRECT_MAX) {
             /* Instrumented: set_direct keeps every entry on the empty page. */
             const hf_page *want = q->first && hfi_hooks == 0 ? q->first : &hfi_page_empty;
-            if (heap->direct[hfi_class_size[c] / 16] != want) w = "direct table";
+            const hf_page *d = heap->direct[hfi_class_size[c] / 16];
+            if (d != want && !(c < HF_FOREIGN_CLASSES && d == &heap->foreign[c]))
+                w = "direct table";
         }
     }
+    for (unsigned c = 0; c < HF_FOREIGN_CLASSES && w == NULL; c++)
+        hfi_foreign_is_valid(heap, c, &w);
     for (int k = 0; k < 2 && w == NULL; k++)
         for (const hf_segment *s = heap->segs[k].first; s != NULL && w == NULL; s = s->next)
             if (s->heap != heap)

@@ -64,10 +64,14 @@ void hfi_page_update_limit(hf_page *pg) {
     pg->free_limit = plain ? pg->capacity * pg->block_size : 0;
 }
 
-/* Move other threads' frees and our own onto the free list (when it is empty). */
+/* Move other threads' frees and our own onto the free list (when it is empty). A thread that
+ * keeps one of the page's blocks may take the thread_free list between the load and the
+ * exchange (heap.c, foreign_pop). */
 void hfi_page_collect(hf_page *pg) {
-    if (atomic_load_explicit(&pg->thread_free, memory_order_relaxed) != NULL) {
-        hf_block *tf = atomic_exchange_explicit(&pg->thread_free, NULL, memory_order_acquire);
+    hf_block *tf = NULL;
+    if (atomic_load_explicit(&pg->thread_free, memory_order_relaxed) != NULL)
+        tf = atomic_exchange_explicit(&pg->thread_free, NULL, memory_order_acquire);
+    if (tf != NULL) {
         uint32_t count = 1;
         hf_block *tail = tf, *next;
         while ((next = hfi_link_next(pg, tail)) != NULL) tail = next, count++;

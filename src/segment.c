@@ -224,6 +224,7 @@ static void segment_setup(hf_heap *heap, hf_segment *s, int kind) {
     s->h.page_count = (uint8_t)count;
     s->h.pages_used = 0;
     atomic_store_explicit(&s->h.remote_pending, 0, memory_order_relaxed);
+    memset(s->page_class, HF_NO_CLASS, sizeof s->page_class);
     memset(s->pages, 0, sizeof s->pages);
     memset(s->links, 0, sizeof s->links);
     s->free_mask = count >= 64 ? ~0ull : ((1ull << count) - 1);
@@ -293,12 +294,14 @@ hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx) {
     slot_area(s, i, &start, &area);
     hf_page *pg = &s->pages[i];
     hfi_page_init(pg, start, area, class_idx, zero);
+    __atomic_store_n(&s->page_class[i], (uint8_t)class_idx, __ATOMIC_RELAXED);
     return pg;
 }
 
 void hfi_segment_page_free(hf_heap *heap, hf_page *pg) {
     hf_segment *s = hfi_segment_of_page(pg);
     unsigned i = (unsigned)(pg - s->pages);
+    __atomic_store_n(&s->page_class[i], HF_NO_CLASS, __ATOMIC_RELAXED);
     pg->in_use = 0;
     __atomic_store_n(&pg->capacity, 0, __ATOMIC_RELAXED);
     pg->free = pg->local_free = NULL;
@@ -416,6 +419,8 @@ bool hfi_segment_is_valid(const hf_segment *s, const char **why) {
         bool slot_free = (s->free_mask >> i) & 1;
         if (slot_free == (bool)pg->in_use)
             w = "free mask disagrees with page";
+        else if (s->page_class[i] != (pg->in_use ? pg->class_idx : HF_NO_CLASS))
+            w = "page class map disagrees with page";
         else if (pg->in_use) {
             used++;
             if (!hfi_page_is_valid(pg, &w)) break;

@@ -24,6 +24,7 @@ const uint32_t hfi_class_size[HF_CLASS_COUNT] = {
 /* The validator unit tests call: every size maps to the smallest class that holds it. */
 bool hfi_class_is_valid(void) {
     if (hfi_class_size[HF_CLASS_COUNT - 1] != HF_MEDIUM_MAX) return false;
+    if (hfi_class_size[HF_FOREIGN_CLASSES - 1] != HF_SMALL_MAX) return false; /* foreign.c */
     for (unsigned c = 0; c < HF_CLASS_COUNT; c++) {
         size_t sz = hfi_class_size[c];
         if (sz % HF_ALIGNMENT != 0) return false;

@@ -271,6 +271,15 @@ void hfi_heap_page_unfull(hf_heap *heap, hf_page *pg);
 bool hfi_heap_adopt_page(hf_heap *heap, hf_page *pg); /* true: the page was freed */
 void hfi_heap_process_init(void);
 void hfi_heap_collect(hf_heap *heap, bool force);
+void hfi_heap_direct_to(hf_heap *heap, unsigned c, hf_page *pg);
+void hfi_free_remote(hf_header *h, hf_page *pg, hf_block *b); /* free.c */
+
+/* ---- foreign.c -------------------------------------------------------------------------- */
+void hfi_foreign_open(hf_page *fp, unsigned c);
+bool hfi_foreign_keep(hf_heap *heap, hf_page *pg, hf_block *b);
+void *hfi_foreign_take(hf_heap *heap, hf_page *fp, size_t n, bool zero);
+void hfi_foreign_flush(hf_heap *heap);
+bool hfi_foreign_is_valid(const hf_heap *heap, unsigned c, const char **why);
 void hfi_heap_thread_done(void *arg);
 void hfi_heap_fork_prepare(void);
 void hfi_heap_fork_parent(void);

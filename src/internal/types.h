@@ -29,13 +29,17 @@
 
 /* ---- size classes ---------------------------------------------------------------------- */
 /* 16-byte steps up to 128, eight classes per doubling up to 1 KiB, sixteen up to 128 KiB. */
-#define HF_ALIGNMENT    16
-#define HF_SMALL_MAX    8192         /* largest block on a 64 KiB page */
-#define HF_MEDIUM_MAX   (128 * 1024) /* largest block on a page; above: spans */
-#define HF_CLASS_COUNT  144
-#define HF_DIRECT_MAX   1024 /* sizes served by the direct table */
-#define HF_DIRECT_COUNT (HF_DIRECT_MAX / 16 + 1)
-#define HF_EXTEND_BYTES 4096 /* a fresh page is carved this much at a time */
+#define HF_ALIGNMENT       16
+#define HF_SMALL_MAX       8192         /* largest block on a 64 KiB page */
+#define HF_MEDIUM_MAX      (128 * 1024) /* largest block on a page; above: spans */
+#define HF_CLASS_COUNT     144
+#define HF_DIRECT_MAX      1024 /* sizes served by the direct table */
+#define HF_DIRECT_COUNT    (HF_DIRECT_MAX / 16 + 1)
+#define HF_EXTEND_BYTES    4096  /* a fresh page is carved this much at a time */
+#define HF_FOREIGN_CLASSES 80    /* the classes up to HF_SMALL_MAX (checked in size_class.c) */
+#define HF_FOREIGN_BYTES   16384 /* other heaps' freed blocks a heap keeps per class (foreign.c) */
+#define HF_FOREIGN_MIN     4     /* ... but at least this many blocks */
+#define HF_FOREIGN_MAX     64    /* ... and at most this many */
 
 /* ---- page map values ------------------------------------------------------------------- */
 #define HF_MAP_NONE   0 /* not ours */
@@ -54,6 +58,8 @@ enum hf_segment_kind {
 enum hf_span_state { HF_SPAN_LIVE = 1, HF_SPAN_CACHED = 2 };
 
 /* Page flags, tested together on the free fast path. */
+#define HF_NO_CLASS 0xFF /* hf_segment.page_class of a free slot */
+
 #define HF_PAGE_IN_FULL     0x01 /* page sits in the heap's full queue */
 #define HF_PAGE_HAS_ALIGNED 0x02 /* page holds interior (aligned) pointers */
 
@@ -121,6 +127,10 @@ typedef struct hf_segment {
     uint64_t purge_at;   /* when purge_mask is due (ms since start) */
     uint64_t cached_at;  /* when the segment entered the cache (ms) */
     int purged;          /* cached and purged */
+    /* Each page slot's class, HF_NO_CLASS while the slot is free: what other threads read to
+     * keep a block they free (free.c), on a line of its own that the owner writes only when a
+     * page is assigned or freed, not on the descriptor line it writes on every call. */
+    _Alignas(64) uint8_t page_class[HF_MAX_PAGES];
     hf_page pages[HF_MAX_PAGES];
     hf_page_link links[HF_MAX_PAGES];
 } hf_segment;
@@ -178,6 +188,9 @@ typedef struct hf_heap {
     hf_page *direct[HF_DIRECT_COUNT];
     hf_page_queue queues[HF_CLASS_COUNT];
     hf_page_queue full;
+    /* Blocks of other heaps' pages that this thread freed, kept for its own mallocs
+     * (foreign.c), one stand-in page per small class. */
+    hf_page foreign[HF_FOREIGN_CLASSES];
     hf_segment_list segs[2]; /* owned small [0] and medium [1] segments; full ones last */
     uint64_t next_purge;     /* earliest purge due among them (0: none) */
     struct hf_heap *next_heap, *prev_heap; /* process list of live heaps */
