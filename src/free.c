@@ -56,7 +56,7 @@ static inline bool keep_fast(hf_header *h, void *p) {
 
 /* The fast path missed a block of ours: keep it if it is another heap's, else the full path.
  * A small function of its own, so the keep costs no spills of the full path's registers. */
-HF_NOINLINE static void free_other(hf_header *h, void *p) {
+HF_NOINLINE void hfi_free_other(hf_header *h, void *p) {
     if (HF_LIKELY(hfi_hooks == 0) && keep_fast(h, p)) return;
     hfi_free_generic(h, p);
 }
@@ -85,7 +85,7 @@ HF_API void hf_free(void *p) {
             return;
         }
     }
-    free_other(h, p);
+    hfi_free_other(h, p);
 }
 
 /* Every case the fast path does not take. h is NULL when the page map has no header for p. */

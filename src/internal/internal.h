@@ -289,6 +289,7 @@ bool hfi_heap_is_valid(const hf_heap *heap, const char **why);
 /* ---- alloc.c / free.c / aligned.c ------------------------------------------------------- */
 void *hfi_malloc_zero(size_t n);
 void hfi_free_generic(hf_header *h, void *p);
+void hfi_free_other(hf_header *h, void *p); /* the fast path missed a block of ours */
 size_t hfi_usable_size(const void *p, hf_header **hdr);
 void *hfi_malloc_aligned(size_t align, size_t n, bool zero);
 

@@ -127,12 +127,12 @@ typedef struct hf_segment {
     uint64_t purge_at;   /* when purge_mask is due (ms since start) */
     uint64_t cached_at;  /* when the segment entered the cache (ms) */
     int purged;          /* cached and purged */
+    hf_page pages[HF_MAX_PAGES];
+    hf_page_link links[HF_MAX_PAGES];
     /* Each page slot's class, HF_NO_CLASS while the slot is free: what other threads read to
      * keep a block they free (free.c), on a line of its own that the owner writes only when a
      * page is assigned or freed, not on the descriptor line it writes on every call. */
     _Alignas(64) uint8_t page_class[HF_MAX_PAGES];
-    hf_page pages[HF_MAX_PAGES];
-    hf_page_link links[HF_MAX_PAGES];
 } hf_segment;
 
 /* A large or huge block: its own mapping. */
