@@ -42,12 +42,14 @@ static void set_direct(hf_heap *heap, unsigned c) {
 }
 
 /* ---- heap lifetime --------------------------------------------------------------------- */
-static hf_heap *heap_meta_alloc_locked(void) {
+static hf_heap *heap_meta_alloc_locked(bool *zeroed) {
     hf_heap *h = pool;
     if (h) {
         pool = h->next_heap;
+        *zeroed = false;
         return h;
     }
+    *zeroed = true;
     size_t sz = hf_align_up(sizeof(hf_heap), 64);
     if (meta_next == NULL || meta_next + sz > meta_end) {
         void *base;
@@ -62,8 +64,10 @@ static hf_heap *heap_meta_alloc_locked(void) {
     return h;
 }
 
-static void heap_init(hf_heap *h) {
-    memset(h, 0, sizeof *h);
+/* A heap never used before (the static main heap, or one carved from a fresh OS chunk) is
+ * already zero: clearing it again would only make its untouched pages resident (10 KiB). */
+static void heap_init(hf_heap *h, bool zeroed) {
+    if (!zeroed) memset(h, 0, sizeof *h);
     for (size_t d = 0; d < HF_DIRECT_COUNT; d++) h->direct[d] = &hfi_page_empty;
 }
 
@@ -74,12 +78,20 @@ hf_heap *hfi_heap_get(void) {
     int expected = 0;
     bool is_main = atomic_compare_exchange_strong(&main_heap_taken, &expected, 1);
     hfi_lock(&heaps_lock);
-    h = is_main ? &main_heap : heap_meta_alloc_locked();
+    static bool main_heap_used;
+    bool zeroed = false;
+    if (is_main) {
+        h = &main_heap;
+        zeroed = !main_heap_used;
+        main_heap_used = true;
+    } else {
+        h = heap_meta_alloc_locked(&zeroed);
+    }
     if (h == NULL) {
         hfi_unlock(&heaps_lock);
         return NULL;
     }
-    heap_init(h);
+    heap_init(h, zeroed);
     h->is_main = is_main;
     h->next_heap = heaps;
     if (heaps) heaps->prev_heap = h;

@@ -186,16 +186,18 @@ typedef struct hf_heap_stats {
  * fast path is a table load and a list pop. */
 typedef struct hf_heap {
     hf_page *direct[HF_DIRECT_COUNT];
-    hf_page_queue queues[HF_CLASS_COUNT];
-    hf_page_queue full;
-    /* Blocks of other heaps' pages that this thread freed, kept for its own mallocs
-     * (foreign.c), one stand-in page per small class. */
-    hf_page foreign[HF_FOREIGN_CLASSES];
+    /* Fields every heap writes first, then the per-class arrays, the instrumented mode's last:
+     * a small program's heap touches as few pages as it can. */
     hf_segment_list segs[2]; /* owned small [0] and medium [1] segments; full ones last */
     uint64_t next_purge;     /* earliest purge due among them (0: none) */
     struct hf_heap *next_heap, *prev_heap; /* process list of live heaps */
     int is_main;
-    uint64_t rng;        /* HEAPFORGE_SECURE >= 2: xorshift state of the free-list shuffle */
+    uint64_t rng; /* HEAPFORGE_SECURE >= 2: xorshift state of the free-list shuffle */
+    hf_page_queue full;
+    hf_page_queue queues[HF_CLASS_COUNT];
+    /* Blocks of other heaps' pages that this thread freed, kept for its own mallocs
+     * (foreign.c), one stand-in page per small class. */
+    hf_page foreign[HF_FOREIGN_CLASSES];
     hf_heap_stats stats; /* instrumented mode only */
 } hf_heap;
 
