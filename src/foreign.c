@@ -3,9 +3,10 @@
  * A block freed by a thread other than its page's owner goes back to the owner (a push on the
  * page's thread_free, free.c), and only the owner hands it out again. When the owner does not
  * allocate that class any more -- it waits in pthread_join, or it is a producer whose consumer
- * frees -- the memory sits idle while the freeing thread carves fresh pages. So a heap keeps a
- * few KiB of such blocks per small class and hands them out when its own page runs dry, as a
- * thread cache would.
+ * frees -- the memory sits idle while the freeing thread carves fresh pages. So a heap keeps
+ * HEAPFORGE_FOREIGN_CACHE bytes (16 KiB; 4 to 64 blocks) of such blocks per small class and
+ * hands them out when its own page runs dry, as a thread cache would. A class whose kept blocks
+ * were not taken for a second gives them back (hfi_foreign_gc), as do thread exit and trim.
  *
  * Each small class has a stand-in page in the heap (hf_heap.foreign). Its fields mean:
  *   free        the kept blocks; while there are any after the heap's own page ran dry, the
@@ -29,8 +30,9 @@
 
 void hfi_foreign_open(hf_page *fp, unsigned c) {
     /* Secure levels: links are encoded per page and checked by the owner; nothing is kept. */
-    if (hfi_secure != 0 || c >= HF_FOREIGN_CLASSES) return;
-    uint32_t bs = hfi_class_size[c], lim = HF_FOREIGN_BYTES / bs;
+    if (hfi_secure != 0 || c >= HF_FOREIGN_CLASSES || hfi_options.foreign_cache == 0) return;
+    uint32_t bs = hfi_class_size[c];
+    long long lim = hfi_options.foreign_cache / bs;
     memset(fp, 0, sizeof *fp);
     fp->block_size = bs;
     fp->div_magic = 1u + UINT64_MAX / bs; /* for the keep path's block-start test (free.c) */
@@ -49,6 +51,7 @@ bool hfi_foreign_keep(hf_heap *heap, hf_page *pg, hf_block *b) {
     if (fp->local_free == NULL) {
         hfi_link_store(b, NULL);
         fp->local_free = b;
+        heap->foreign_held = 1;
     } else {
         hfi_link_store(b, fp->free);
         fp->free = b;
@@ -82,7 +85,7 @@ void *hfi_foreign_take(hf_heap *heap, hf_page *fp, size_t n, bool zero) {
     }
     hf_block *b = fp->local_free; /* the anchor goes last */
     fp->local_free = NULL;
-    fp->capacity = fp->used = 0;
+    fp->capacity = fp->used = fp->free_limit = 0;
     hfi_heap_direct_to(heap, c, heap->queues[c].first);
     hfi_shadow_open(b, fp->block_size);
     b->mark = 0;
@@ -95,20 +98,49 @@ static void give_back(hf_block *b) {
     hfi_free_remote(h, hfi_page_of((hf_segment *)h, b), b);
 }
 
+static void flush_class(hf_heap *heap, unsigned c) {
+    hf_page *fp = &heap->foreign[c];
+    for (hf_block *b = fp->free, *next; b != NULL; b = next) {
+        next = hfi_link_load(b);
+        give_back(b);
+    }
+    give_back(fp->local_free);
+    fp->free = fp->local_free = NULL;
+    fp->capacity = fp->used = 0;
+    hfi_heap_direct_to(heap, c, heap->queues[c].first);
+}
+
 /* Every kept block goes back to its owner (thread exit, trim). */
 void hfi_foreign_flush(hf_heap *heap) {
+    for (unsigned c = 0; c < HF_FOREIGN_CLASSES; c++)
+        if (heap->foreign[c].local_free != NULL) flush_class(heap, c);
+    heap->foreign_held = 0;
+    heap->foreign_gc = 0;
+}
+
+/* Kept blocks pin their pages (they count in `used`). A class whose kept blocks were not
+ * taken for HF_FOREIGN_IDLE_MS gives them back, so a thread that stopped allocating a class
+ * does not hold other threads' pages for good. `free_limit`, unused on a stand-in, keeps the
+ * `used` count seen at the last look. Runs from the heap's slow path (maybe_purge). */
+void hfi_foreign_gc(hf_heap *heap, uint64_t now) {
+    if (heap->foreign_gc == 0) {
+        heap->foreign_gc = now + HF_FOREIGN_IDLE_MS;
+        return;
+    }
+    if (now < heap->foreign_gc) return;
+    bool held = false;
     for (unsigned c = 0; c < HF_FOREIGN_CLASSES; c++) {
         hf_page *fp = &heap->foreign[c];
         if (fp->local_free == NULL) continue;
-        for (hf_block *b = fp->free, *next; b != NULL; b = next) {
-            next = hfi_link_load(b);
-            give_back(b);
+        if (fp->used == fp->free_limit) {
+            flush_class(heap, c);
+        } else {
+            fp->free_limit = fp->used;
+            held = true;
         }
-        give_back(fp->local_free);
-        fp->free = fp->local_free = NULL;
-        fp->capacity = fp->used = 0;
-        hfi_heap_direct_to(heap, c, heap->queues[c].first);
     }
+    heap->foreign_held = held;
+    heap->foreign_gc = held ? now + HF_FOREIGN_IDLE_MS : 0;
 }
 
 /* Validator: the count adds up, and every kept block is a freed block of a page of the class. */

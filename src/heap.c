@@ -212,8 +212,9 @@ static bool revive_full(hf_heap *heap) {
  * blocks (which would otherwise wait for the next segment or large-block operation). */
 static void maybe_purge(hf_heap *heap) {
     uint64_t seg_due = hfi_segment_cache_due(), span_due = hfi_span_cache_due();
-    if (heap->next_purge == 0 && seg_due == 0 && span_due == 0) return;
+    if (heap->next_purge == 0 && seg_due == 0 && span_due == 0 && heap->foreign_held == 0) return;
     uint64_t now = hfi_now_ms();
+    if (heap->foreign_held != 0 && hfi_options.purge_delay >= 0) hfi_foreign_gc(heap, now);
     if (heap->next_purge != 0 && now >= heap->next_purge) hfi_segment_purge_due(heap, now, false);
     if (seg_due != 0 && now >= seg_due) hfi_segment_cache_trim(false);
     if (span_due != 0 && now >= span_due) hfi_span_cache_trim(false);

@@ -86,6 +86,8 @@ bool hfi_parse_size(const char *s, long long *result);
       "blocks this large or larger are unmapped on free")                                          \
     X(segment_cache, 4, 0, "empty 4 MiB segments kept mapped for reuse")                           \
     X(span_cache, 256LL << 20, 0, "bytes of freed large blocks kept mapped for reuse")             \
+    X(foreign_cache, 16LL << 10, 0,                                                                \
+      "bytes of other threads' blocks a thread keeps per size class when it frees them (0 off)")   \
     X(verbose, 0, 0, "1: print the options in effect at start-up")                                 \
     X(stats, 0, 0, "1: count every call and print statistics at exit (see HEAPFORGE_STATS_FILE)")  \
     X(leaks, 0, 0, "1: count every call and report the blocks still live at exit")                 \
@@ -279,6 +281,7 @@ void hfi_foreign_open(hf_page *fp, unsigned c);
 bool hfi_foreign_keep(hf_heap *heap, hf_page *pg, hf_block *b);
 void *hfi_foreign_take(hf_heap *heap, hf_page *fp, size_t n, bool zero);
 void hfi_foreign_flush(hf_heap *heap);
+void hfi_foreign_gc(hf_heap *heap, uint64_t now);
 bool hfi_foreign_is_valid(const hf_heap *heap, unsigned c, const char **why);
 void hfi_heap_thread_done(void *arg);
 void hfi_heap_fork_prepare(void);

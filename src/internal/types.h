@@ -35,11 +35,11 @@
 #define HF_CLASS_COUNT     144
 #define HF_DIRECT_MAX      1024 /* sizes served by the direct table */
 #define HF_DIRECT_COUNT    (HF_DIRECT_MAX / 16 + 1)
-#define HF_EXTEND_BYTES    4096  /* a fresh page is carved this much at a time */
-#define HF_FOREIGN_CLASSES 80    /* the classes up to HF_SMALL_MAX (checked in size_class.c) */
-#define HF_FOREIGN_BYTES   16384 /* other heaps' freed blocks a heap keeps per class (foreign.c) */
-#define HF_FOREIGN_MIN     4     /* ... but at least this many blocks */
-#define HF_FOREIGN_MAX     64    /* ... and at most this many */
+#define HF_EXTEND_BYTES    4096 /* a fresh page is carved this much at a time */
+#define HF_FOREIGN_CLASSES 80   /* the classes up to HF_SMALL_MAX (checked in size_class.c) */
+#define HF_FOREIGN_MIN     4    /* kept blocks per class: HEAPFORGE_FOREIGN_CACHE bytes, at least */
+#define HF_FOREIGN_MAX     64   /* ... this many and at most this many (foreign.c) */
+#define HF_FOREIGN_IDLE_MS 1000 /* kept blocks of a class not taken for this long go back */
 
 /* ---- page map values ------------------------------------------------------------------- */
 #define HF_MAP_NONE   0 /* not ours */
@@ -192,7 +192,9 @@ typedef struct hf_heap {
     uint64_t next_purge;     /* earliest purge due among them (0: none) */
     struct hf_heap *next_heap, *prev_heap; /* process list of live heaps */
     int is_main;
-    uint64_t rng; /* HEAPFORGE_SECURE >= 2: xorshift state of the free-list shuffle */
+    int foreign_held;    /* some class may hold kept blocks (foreign.c) */
+    uint64_t foreign_gc; /* when classes whose kept blocks were not taken give them back */
+    uint64_t rng;        /* HEAPFORGE_SECURE >= 2: xorshift state of the free-list shuffle */
     hf_page_queue full;
     hf_page_queue queues[HF_CLASS_COUNT];
     /* Blocks of other heaps' pages that this thread freed, kept for its own mallocs
