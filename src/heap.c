@@ -230,7 +230,9 @@ static hf_page *find_page(hf_heap *heap, unsigned c) {
         while (pg != NULL) {
             hf_page *next = hfi_page_next(pg);
             hfi_page_collect(pg);
-            if (pg->free != NULL || hfi_page_extend(pg)) {
+            bool room = pg->capacity < pg->reserved;
+            if (pg->free != NULL ||
+                (room && hfi_segment_extend_ok(heap, pg) && hfi_page_extend(pg))) {
                 if (pg != q->first) {
                     hfi_queue_remove(q, pg);
                     hfi_queue_push_front(q, pg);
@@ -238,7 +240,7 @@ static hf_page *find_page(hf_heap *heap, unsigned c) {
                 set_direct(heap, c);
                 return pg;
             }
-            move_to_full(heap, pg);
+            if (!room) move_to_full(heap, pg); /* else it carves on once the warm slots are used */
             pg = next;
         }
         /* Before taking a fresh page: pages that other threads freed into, then the pages of

@@ -253,6 +253,7 @@ static inline hf_page *hfi_page_of(hf_segment *s, const void *p) {
 hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx);
 void hfi_segment_page_free(hf_heap *heap, hf_page *pg);
 void hfi_segment_touch(hf_segment *s, const void *lo, const void *hi);
+bool hfi_segment_extend_ok(hf_heap *heap, const hf_page *pg);
 void hfi_segment_purge_due(hf_heap *heap, uint64_t now, bool force);
 void hfi_segment_abandon_all(hf_heap *heap);
 bool hfi_segment_reclaim(hf_heap *heap);

@@ -133,6 +133,7 @@ typedef struct hf_segment {
      * keep a block they free (free.c), on a line of its own that the owner writes only when a
      * page is assigned or freed, not on the descriptor line it writes on every call. */
     _Alignas(64) uint8_t page_class[HF_MAX_PAGES];
+    uint8_t resident[HF_MAX_PAGES]; /* 4 KiB units of each slot carved since its last purge */
 } hf_segment;
 
 /* A large or huge block: its own mapping. */
