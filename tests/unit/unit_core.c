@@ -3,6 +3,7 @@
 #include "harden/encode.h"
 #include "../test_util.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -164,6 +165,90 @@ static void test_pagemap(void) {
     hf_free(large);
 }
 
+/* Foreign blocks (foreign.c): a worker frees blocks of the main heap while it allocates their
+ * classes itself, as a thread does while its blocks' owner waits in pthread_join. It keeps some,
+ * and the heap validator checks the kept blocks on real data before the worker exits. */
+enum { FX_BLOCKS = 400 };
+static void *fx_p[FX_BLOCKS];
+static size_t fx_n[FX_BLOCKS];
+
+static bool heap_valid(const char *when) {
+    const char *why = "unknown";
+    if (hfi_heap_is_valid(hfi_tl_heap, &why)) return true;
+    fprintf(stderr, "heap invalid %s: %s\n", when, why);
+    return false;
+}
+
+static void *foreign_worker(void *arg) {
+    (void)arg;
+    for (unsigned i = 0; i < FX_BLOCKS; i++) {
+        CHECK_PATTERN(fx_p[i], fx_n[i], i);
+        hf_free(fx_p[i]);
+        fx_p[i] = hf_malloc(fx_n[i]);
+        CHECK(fx_p[i] != NULL);
+        test_fill(fx_p[i], fx_n[i], FX_BLOCKS + i);
+        if (i % 50 == 0) CHECK(heap_valid("during the exchange"));
+    }
+    CHECK(heap_valid("after the exchange"));
+    hf_heap *heap = hfi_tl_heap;
+    unsigned classes = 0, held = 0, some = HF_FOREIGN_CLASSES;
+    for (unsigned c = 0; c < HF_FOREIGN_CLASSES; c++) {
+        hf_page *fp = &heap->foreign[c];
+        if (fp->reserved != 0) { /* opened by a malloc of the class: the limits of types.h */
+            uint32_t lim = HF_FOREIGN_BYTES / hfi_class_size[c];
+            lim = lim < HF_FOREIGN_MIN   ? HF_FOREIGN_MIN
+                  : lim > HF_FOREIGN_MAX ? HF_FOREIGN_MAX
+                                         : lim;
+            CHECK_EQ(fp->reserved, lim);
+            CHECK_EQ(fp->block_size, hfi_class_size[c]);
+        }
+        uint32_t h = fp->capacity - fp->used;
+        if (h > 0) {
+            CHECK(fp->local_free != NULL); /* the anchor */
+            classes++, held += h, some = c;
+        }
+    }
+    printf("unit_core: the worker keeps %u blocks of %u classes\n", held, classes);
+    CHECK(classes > 0);
+    /* The validator notices a miscount either way. */
+    const char *why = NULL;
+    hf_page *fp = &heap->foreign[some];
+    fp->capacity++;
+    CHECK(!hfi_foreign_is_valid(heap, some, &why) && why != NULL);
+    CHECK(strcmp(why, "fewer kept blocks than counted") == 0);
+    CHECK(!hfi_heap_is_valid(heap, NULL));
+    fp->capacity -= 2;
+    CHECK(!hfi_foreign_is_valid(heap, some, &why));
+    CHECK(strcmp(why, "more kept blocks than counted") == 0);
+    fp->capacity++;
+    CHECK(hfi_foreign_is_valid(heap, some, &why));
+    CHECK(heap_valid("after the miscount checks"));
+    return NULL; /* the kept blocks go back to the main heap at exit */
+}
+
+static void test_foreign(void) {
+    CHECK(hfi_class_is_valid());
+    CHECK(hfi_class_size[HF_FOREIGN_CLASSES - 1] == HF_SMALL_MAX);
+    CHECK(hfi_class_size[HF_FOREIGN_CLASSES] > HF_SMALL_MAX);
+    uint64_t seed = 777;
+    for (unsigned i = 0; i < FX_BLOCKS; i++) {
+        fx_n[i] = 16 + test_rand(&seed) % 985;
+        fx_p[i] = hf_malloc(fx_n[i]);
+        CHECK(fx_p[i] != NULL);
+        test_fill(fx_p[i], fx_n[i], i);
+    }
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, foreign_worker, NULL) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK(heap_valid("of the owner after the worker's exit"));
+    for (unsigned i = 0; i < FX_BLOCKS; i++) {
+        CHECK_PATTERN(fx_p[i], fx_n[i], FX_BLOCKS + i);
+        hf_free(fx_p[i]);
+    }
+    hf_trim(0);
+    CHECK(heap_valid("of the owner at the end"));
+}
+
 int main(void) {
     test_size_classes();
     test_block_offsets();
@@ -171,6 +256,7 @@ int main(void) {
     test_page_lists();
     test_pagemap();
     test_heap_random();
+    test_foreign();
     printf("unit_core: all passed\n");
     return 0;
 }
