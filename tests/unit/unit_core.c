@@ -194,8 +194,9 @@ static void *foreign_worker(void *arg) {
     unsigned classes = 0, held = 0, some = HF_FOREIGN_CLASSES;
     for (unsigned c = 0; c < HF_FOREIGN_CLASSES; c++) {
         hf_page *fp = &heap->foreign[c];
-        if (fp->reserved != 0) { /* opened by a malloc of the class: the limits of types.h */
-            uint32_t lim = HF_FOREIGN_BYTES / hfi_class_size[c];
+        if (fp->reserved !=
+            0) { /* opened by a malloc of the class: HEAPFORGE_FOREIGN_CACHE bytes, clamped */
+            uint32_t lim = (uint32_t)(hfi_options.foreign_cache / hfi_class_size[c]);
             lim = lim < HF_FOREIGN_MIN   ? HF_FOREIGN_MIN
                   : lim > HF_FOREIGN_MAX ? HF_FOREIGN_MAX
                                          : lim;
