@@ -80,30 +80,32 @@ static void slot_area(hf_segment *s, unsigned i, uint8_t **start, size_t *size) 
     *size = psize;
 }
 
-/* Bytes of the segment that may be resident: its header and its dirty 64 KiB units. The
- * committed figure follows it (a fresh segment is mapped but untouched). */
+/* Bytes of the segment that may be resident: its header and the part of each slot carved since
+ * the slot's last purge (resident[], in 4 KiB units). The committed figure follows it, so it
+ * is as fine as the carving: a fresh segment is mapped but untouched, and a 512 KiB page that
+ * serves two blocks counts two blocks' worth of 4 KiB pages. */
 static size_t resident_bytes(const hf_segment *s) {
-    size_t units = (size_t)__builtin_popcountll(s->dirty_mask) << HF_SMALL_PAGE_SHIFT;
-    return (s->dirty_mask & 1) ? units : units + HF_SEGMENT_HEADER;
+    size_t units = 0;
+    for (unsigned i = 0; i < s->h.page_count; i++) units += s->resident[i];
+    return HF_SEGMENT_HEADER + units * HF_OS_PAGE_SIZE;
 }
 
-/* A page carved [lo, hi): the 64 KiB units it touched are dirty (resident until purged), and
- * the committed figure grows by the units newly touched. Marking at carve time, not when the
- * page is assigned, keeps a 512 KiB page that serves two blocks from counting as 512 KiB. */
+/* A page carved [lo, hi): the slot's resident extent grows to cover it (committed grows by
+ * the 4 KiB pages newly touched), and the 64 KiB units it touched are dirty: the purge works on
+ * those units. */
 void hfi_segment_touch(hf_segment *s, const void *lo, const void *hi) {
     unsigned i = (unsigned)(((uintptr_t)lo - (uintptr_t)s) >> s->h.page_shift);
     uint8_t *start;
     size_t size;
     slot_area(s, i, &start, &size);
     size_t units = ((size_t)((const uint8_t *)hi - start) + HF_OS_PAGE_SIZE - 1) / HF_OS_PAGE_SIZE;
-    if (units > s->resident[i]) s->resident[i] = (uint8_t)units;
+    if (units > s->resident[i]) {
+        hfi_os_commit_delta((ptrdiff_t)((units - s->resident[i]) * HF_OS_PAGE_SIZE));
+        s->resident[i] = (uint8_t)units;
+    }
     uintptr_t a = ((uintptr_t)lo - (uintptr_t)s) >> HF_SMALL_PAGE_SHIFT;
     uintptr_t b = ((uintptr_t)hi - 1 - (uintptr_t)s) >> HF_SMALL_PAGE_SHIFT;
-    uint64_t bits = (b >= 63 ? ~0ull : ((1ull << (b + 1)) - 1)) & ~((1ull << a) - 1);
-    if ((s->dirty_mask & bits) == bits) return;
-    size_t before = resident_bytes(s);
-    s->dirty_mask |= bits;
-    hfi_os_commit_delta((ptrdiff_t)(resident_bytes(s) - before));
+    s->dirty_mask |= (b >= 63 ? ~0ull : ((1ull << (b + 1)) - 1)) & ~((1ull << a) - 1);
 }
 
 /* Return the 64 KiB units in `bits` to the OS (the header page excepted). */
@@ -227,18 +229,21 @@ static hf_segment *segment_fresh(void) {
 static void segment_setup(hf_heap *heap, hf_segment *s, int kind) {
     unsigned shift = kind == HF_SEG_SMALL ? HF_SMALL_PAGE_SHIFT : HF_MEDIUM_PAGE_SHIFT;
     unsigned count = (unsigned)(HF_SEGMENT_SIZE >> shift);
+    size_t before = resident_bytes(s); /* in the old geometry (none for a fresh segment) */
     s->h.kind = (uint8_t)kind;
     s->h.page_shift = (uint8_t)shift;
     s->h.page_count = (uint8_t)count;
     s->h.pages_used = 0;
     atomic_store_explicit(&s->h.remote_pending, 0, memory_order_relaxed);
     memset(s->page_class, HF_NO_CLASS, sizeof s->page_class);
+    memset(s->resident, 0, sizeof s->resident);
     for (unsigned i = 0; i < count; i++) { /* cached memory: resident as far as we know */
         uint8_t *start;
         size_t size;
         slot_area(s, i, &start, &size);
         s->resident[i] = (s->dirty_mask & slot_bits(s, i)) ? (uint8_t)(size / HF_OS_PAGE_SIZE) : 0;
     }
+    hfi_os_commit_delta((ptrdiff_t)resident_bytes(s) - (ptrdiff_t)before);
     memset(s->pages, 0, sizeof s->pages);
     memset(s->links, 0, sizeof s->links);
     s->free_mask = count >= 64 ? ~0ull : ((1ull << count) - 1);
