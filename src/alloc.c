@@ -20,6 +20,11 @@ static inline void *malloc_any(size_t n, bool zero) {
 HF_API void *hf_malloc(size_t n) {
     return malloc_any(n, false);
 }
+/* In the shared library the libc name is the same function, not a wrapper: no extra jump on
+ * the hottest call (CMakeLists.txt, HF_LIBC_ALIASES; override.c has the other libc names). */
+#ifdef HF_LIBC_ALIASES
+HF_MALLOC_ATTR __attribute__((visibility("default"), alias("hf_malloc"))) void *malloc(size_t n);
+#endif
 
 /* calloc's core: memory fresh from the OS is not cleared again. */
 void *hfi_malloc_zero(size_t n) {

@@ -88,6 +88,12 @@ HF_API void hf_free(void *p) {
     hfi_free_other(h, p);
 }
 
+/* In the shared library the libc name is the same function, not a wrapper: no extra jump on
+ * the hottest call (CMakeLists.txt, HF_LIBC_ALIASES; override.c has the other libc names). */
+#ifdef HF_LIBC_ALIASES
+__attribute__((visibility("default"), alias("hf_free"))) void free(void *p);
+#endif
+
 /* Every case the fast path does not take. h is NULL when the page map has no header for p. */
 HF_NOINLINE void hfi_free_generic(hf_header *h, void *p) {
     if (HF_UNLIKELY(hfi_hooks != 0) && hfi_tl_hook_busy == 0) {

@@ -1,6 +1,8 @@
 /* override/override.c -- the libc allocation names, each a tail call to its hf_ twin, plus the
  * glibc introspection extras (mallinfo2, malloc_stats, malloc_info, mallopt, malloc_trim).
- * These are the only symbols besides hf_* that libheapforge exports. */
+ * These are the only symbols besides hf_* that libheapforge exports. In the shared library
+ * malloc and free are aliases of hf_malloc and hf_free instead (alloc.c, free.c; HF_LIBC_ALIASES
+ * in CMakeLists.txt): one jump less per call. */
 #include "internal/internal.h"
 
 #include <malloc.h>
@@ -9,12 +11,14 @@
 
 #define HF_EXPORT __attribute__((visibility("default")))
 
+#ifndef HF_LIBC_ALIASES /* the shared library: aliases in alloc.c and free.c */
 HF_EXPORT void *malloc(size_t n) {
     return hf_malloc(n);
 }
 HF_EXPORT void free(void *p) {
     hf_free(p);
 }
+#endif
 HF_EXPORT void *calloc(size_t count, size_t size) {
     return hf_calloc(count, size);
 }
