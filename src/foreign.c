@@ -74,6 +74,14 @@ static void take_returned(hf_page *fp) {
     fp->capacity += k;
 }
 
+/* The stand-in holds nothing any more: its counts restart, and the direct table goes back to
+ * the heap's own page of the class. */
+static void emptied(hf_heap *heap, hf_page *fp) {
+    fp->free = fp->local_free = NULL;
+    fp->capacity = fp->used = fp->free_limit = 0;
+    hfi_heap_direct_to(heap, fp->class_idx, heap->queues[fp->class_idx].first);
+}
+
 /* The malloc slow path of a heap whose own page of the class ran dry while it holds kept
  * blocks (fp->local_free is set). */
 void *hfi_foreign_take(hf_heap *heap, hf_page *fp, size_t n, bool zero) {
@@ -84,9 +92,7 @@ void *hfi_foreign_take(hf_heap *heap, hf_page *fp, size_t n, bool zero) {
         return hfi_page_pop(fp, n, zero);
     }
     hf_block *b = fp->local_free; /* the anchor goes last */
-    fp->local_free = NULL;
-    fp->capacity = fp->used = fp->free_limit = 0;
-    hfi_heap_direct_to(heap, c, heap->queues[c].first);
+    emptied(heap, fp);
     hfi_shadow_open(b, fp->block_size);
     b->mark = 0;
     if (zero) memset(b, 0, n < sizeof(hf_block) ? sizeof(hf_block) : n);
@@ -105,9 +111,7 @@ static void flush_class(hf_heap *heap, unsigned c) {
         give_back(b);
     }
     give_back(fp->local_free);
-    fp->free = fp->local_free = NULL;
-    fp->capacity = fp->used = 0;
-    hfi_heap_direct_to(heap, c, heap->queues[c].first);
+    emptied(heap, fp);
 }
 
 /* Every kept block goes back to its owner (thread exit, trim). */
