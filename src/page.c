@@ -66,7 +66,7 @@ void hfi_page_update_limit(hf_page *pg) {
 
 /* Move other threads' frees and our own onto the free list (when it is empty). A thread that
  * keeps one of the page's blocks may take the thread_free list between the load and the
- * exchange (heap.c, foreign_pop). */
+ * exchange (foreign.c, take_returned). */
 void hfi_page_collect(hf_page *pg) {
     hf_block *tf = NULL;
     if (atomic_load_explicit(&pg->thread_free, memory_order_relaxed) != NULL)

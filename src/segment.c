@@ -286,12 +286,11 @@ hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx) {
     hf_segment_list *l = &heap->segs[kind - 1];
     /* Prefer a warm slot (resident memory, purge pending) in any segment with free slots (they
      * stand first in the list): reusing it costs no page faults and keeps the footprint from
-     * growing while purges wait. Among warm slots, the one with the most resident memory: a
-     * page carves from its slot's start, so it reuses that memory before touching more, and
-     * the slots left idle are the ones with little resident, which the purge then returns.
-     * (Picking the first warm slot of the class instead let the partly carved last page of a
-     * class move between slots from round to round of bench/batch.c until every slot was
-     * carved whole: 0.9 MiB more.) Ties go to a slot that served this class. */
+     * growing while purges wait. A slot that served this class comes first, and among those
+     * (or, failing them, among all) the one with the most resident memory: a page carves from
+     * its slot's start, so it reuses that memory before touching more, and the slots left idle
+     * are those with little resident, which the purge then returns. A same-class slot resident
+     * whole ends the search. */
     hf_segment *s = l->first;
     int best_score = -1;
     unsigned best_i = 0;
@@ -302,6 +301,7 @@ hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx) {
             int score = (t->pages[i].class_idx == class_idx ? 256 : 0) + t->resident[i];
             if (score > best_score) best_score = score, best = t, best_i = i;
         }
+        if (best_score >= 256 + (1 << (t->h.page_shift - 12)) - 2) break; /* whole enough */
     }
     uint64_t warm = 0;
     if (best != NULL) s = best, warm = 1ull << best_i;

@@ -57,9 +57,9 @@ enum hf_segment_kind {
 };
 enum hf_span_state { HF_SPAN_LIVE = 1, HF_SPAN_CACHED = 2 };
 
-/* Page flags, tested together on the free fast path. */
 #define HF_NO_CLASS 0xFF /* hf_segment.page_class of a free slot */
 
+/* Page flags, tested together on the free fast path. */
 #define HF_PAGE_IN_FULL     0x01 /* page sits in the heap's full queue */
 #define HF_PAGE_HAS_ALIGNED 0x02 /* page holds interior (aligned) pointers */
 
