@@ -207,12 +207,13 @@ static void run_op(fuzz_input *in, uint32_t op, int i) {
     }
 }
 
-/* Up to 32 consecutive slots from i: allocated with one size (malloc or calloc), or freed
- * (each after a malloc and free of its size by the freeing thread, when warm is set). */
+/* Up to 32 consecutive slots from i: allocated with one size up to 128 KiB (malloc or calloc), or
+ * freed (each after a malloc and free of its size by the freeing thread, when warm is set). */
 enum { BATCH_MALLOC, BATCH_CALLOC, BATCH_FREE, BATCH_WARM_FREE };
 
 static void run_batch(fuzz_input *in, int what, int count, int i) {
     size_t n = what <= BATCH_CALLOC ? op_size(in) : 0;
+    if (n > 128 * FUZZ_KIB) n %= 128 * FUZZ_KIB + 1; /* 32 large blocks would take 128 MiB */
     for (int k = 0; k < count; k++) {
         int j = (i + k) % FUZZ_SLOTS;
         if (what == BATCH_MALLOC || what == BATCH_CALLOC) release(j, FREE_PLAIN);
