@@ -11,9 +11,13 @@ import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# fuzz_fast operation codes (op % 12) and fuzz_lab operation codes (op % 8).
+# fuzz_fast operation codes (op % 16) and fuzz_lab operation codes (op % 8). fuzz_fast's 12
+# and 13 run one of 0..11 (the next byte) on the helper thread or on the fuzzing thread with
+# sizes mostly <= 8 KiB; 14 controls the helper; 15 is a batch over consecutive slots.
 FAST = dict(malloc=0, calloc=2, realloc=3, aligned=4, memalign=5, free=6, free_sized=8,
-            free_other=9, probe=10, trim=11)
+            free_other=9, probe=10, trim=11, remote=12, small=13, control=14, batch=15)
+CONTROL = dict(restart=0, trim=1, warm_remote=2, warm_local=3)
+BATCH = dict(malloc=0, calloc=1, free=2, warm_free=3)
 LAB = dict(malloc=0, calloc=2, realloc=3, memalign=4, free=5, hf_free=7)
 POLICIES = 7
 
@@ -27,6 +31,29 @@ def size(kind, value, huge=False):
     if kind == 'large':
         return bytes([12]) + struct.pack('<I', value)
     return bytes([15, 0]) + struct.pack('<I', value)  # huge (fuzz_fast only)
+
+
+def ssize(value):
+    """A size of the codes 12..15 (sizes mostly small): 1..8192 bytes."""
+    return bytes([3]) + struct.pack('<H', value - 1)
+
+
+def remote(name, slot, *args):
+    """fuzz_fast: operation `name` run by the helper thread."""
+    return bytes([FAST['remote'], slot, FAST[name]]) + b''.join(args)
+
+
+def local(name, slot, *args):
+    """fuzz_fast: operation `name` run by the fuzzing thread, with a small size."""
+    return bytes([FAST['small'], slot, FAST[name]]) + b''.join(args)
+
+
+def control(what, *args):
+    return bytes([FAST['control'], 0, CONTROL[what]]) + b''.join(args)
+
+
+def batch(what, slot, count, on_helper, *args):
+    return bytes([FAST['batch'], slot, on_helper | BATCH[what] << 1 | (count - 1) << 3]) + b''.join(args)
 
 
 def op(table, name, slot, *args):
@@ -58,6 +85,22 @@ def fast_seeds():
     seeds.append(churn + op(FAST, 'trim', 0, bytes([0])))
     seeds.append(op(FAST, 'malloc', 3, size('small', 0)) + op(FAST, 'probe', 3) +
                  op(FAST, 'free_other', 3, bytes([0])))
+    # Cross-thread frees: blocks of the helper's heap freed by the fuzzing thread, which keeps
+    # them (it allocated the class first) and hands them out again, calloc included.
+    seeds.append(batch('malloc', 0, 16, 1, ssize(256)) + control('warm_local', ssize(256)) +
+                 batch('free', 0, 16, 0) + batch('calloc', 16, 24, 0, ssize(256)) +
+                 batch('malloc', 0, 16, 0, ssize(256)))
+    # The anchor: kept blocks go back on trim (to the page's thread_free), one more is kept,
+    # and the fuzzing thread's mallocs take the given-back blocks over.
+    seeds.append(batch('malloc', 0, 8, 1, ssize(1024)) + control('warm_local', ssize(1024)) +
+                 batch('free', 0, 4, 0) + op(FAST, 'trim', 0, bytes([0])) + batch('free', 4, 1, 0) +
+                 batch('calloc', 8, 28, 0, ssize(1024)) + batch('malloc', 36, 28, 0, ssize(1024)))
+    # The other way round, then a helper restart while it keeps blocks, remote realloc and trim.
+    seeds.append(batch('calloc', 0, 12, 0, ssize(4096)) + batch('warm_free', 0, 6, 1) +
+                 remote('calloc', 20, bytes([0]), ssize(4096)) + control('restart') +
+                 remote('realloc', 6, ssize(100)) + remote('free', 7) + control('trim') +
+                 remote('aligned', 8, bytes([3]), ssize(512)) + local('free_sized', 8) +
+                 local('malloc', 9, ssize(8192)) + remote('trim', 0, bytes([0])))
     return seeds
 
 
