@@ -5,7 +5,7 @@
  * list against a brute-force model, many small free blocks with out-of-line tower records, and
  * error reports (in forked children). */
 #include "lab/fit.h"
-#include "lab_death.h"
+#include "test_death.h"
 #include "test_util.h"
 
 #include <heapforge.h>
@@ -656,7 +656,7 @@ static void misuse_case(void *arg) {
 static void expect_abort(int which, const char *prefix) {
     char label[32];
     snprintf(label, sizeof label, "case %d", which);
-    lab_expect_abort_prefix(misuse_case, &which, prefix, label);
+    test_expect_abort_prefix(misuse_case, &which, prefix, label);
 }
 static void test_errors(void) {
     for (int pi = 0; pi < 4; pi++) {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "lab_death.h"
+#include "test_death.h"
 #include "lab_util.h"
 
 static int passed;
@@ -247,7 +247,7 @@ int main(void) {
                 char label[128];
                 snprintf(label, sizeof label, "%s, %s, seed %u", hf_policy_name(pol), cases[c].name,
                          s + 1);
-                lab_expect_death(cases[c].fn, &m, cases[c].what, label);
+                test_expect_death(cases[c].fn, &m, cases[c].what, label);
             }
             passed++;
         }

@@ -6,7 +6,7 @@
  * check() after every operation, and error detection (double free, invalid free). */
 #include "lab/lab.h"
 #include "lab/tlsf.h"
-#include "lab_death.h"
+#include "test_death.h"
 #include "test_util.h"
 
 #include <signal.h>
@@ -471,7 +471,7 @@ static void run_case(void *arg) {
 }
 static void expect_abort(void (*fn)(void), const char *prefix) {
     child_case c = {fn};
-    lab_expect_abort_prefix(run_case, &c, prefix, g_pol->name);
+    test_expect_abort_prefix(run_case, &c, prefix, g_pol->name);
 }
 
 static void *fresh_heap(void) {

@@ -1,8 +1,8 @@
-/* lab_death.h -- runs one misuse in a child and checks how it dies: by SIGABRT, with exactly one
+/* test_death.h -- runs one misuse in a child and checks how it dies: by SIGABRT, with exactly one
  * stderr line `heapforge: <what> of 0x<hex>` (optionally followed by ` (size N)`), the reporter's
- * stable format. Shared by the lab's tests of error detection. */
-#ifndef HF_LAB_DEATH_H
-#define HF_LAB_DEATH_H
+ * stable format. Shared by the tests of error detection (the lab's, stress_foreign). */
+#ifndef HF_TEST_DEATH_H
+#define HF_TEST_DEATH_H
 
 #include "test_util.h"
 
@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 
 /* Is line exactly "heapforge: <what> of 0x<hex>[ (size <dec>)]\n"? */
-static inline bool lab_death_line_ok(const char *line, const char *what) {
+static inline bool test_death_line_ok(const char *line, const char *what) {
     char head[128];
     snprintf(head, sizeof head, "heapforge: %s of 0x", what);
     size_t n = strlen(head);
@@ -30,7 +30,7 @@ static inline bool lab_death_line_ok(const char *line, const char *what) {
 
 /* Runs fn(arg) in a child with its stderr captured into buf (NUL-terminated); returns the
  * child's wait status. If fn returns, the child exits 0. */
-static inline int lab_death_run(void (*fn)(void *), void *arg, char *buf, size_t size) {
+static inline int test_death_run(void (*fn)(void *), void *arg, char *buf, size_t size) {
     int fd[2];
     CHECK(pipe(fd) == 0);
     fflush(NULL);
@@ -53,16 +53,16 @@ static inline int lab_death_run(void (*fn)(void *), void *arg, char *buf, size_t
     return status;
 }
 
-static inline bool lab_died_of_abort(int status) {
+static inline bool test_died_of_abort(int status) {
     return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
 }
 
 /* fn(arg) in a child must die as described above. */
-static inline void lab_expect_death(void (*fn)(void *), void *arg, const char *what,
-                                    const char *label) {
+static inline void test_expect_death(void (*fn)(void *), void *arg, const char *what,
+                                     const char *label) {
     char buf[512];
-    int status = lab_death_run(fn, arg, buf, sizeof buf);
-    if (!lab_died_of_abort(status) || !lab_death_line_ok(buf, what)) {
+    int status = test_death_run(fn, arg, buf, sizeof buf);
+    if (!test_died_of_abort(status) || !test_death_line_ok(buf, what)) {
         fprintf(stderr,
                 "%s: expected SIGABRT and \"heapforge: %s of 0x...\", got status 0x%x and "
                 "\"%s\"\n",
@@ -72,11 +72,11 @@ static inline void lab_expect_death(void (*fn)(void *), void *arg, const char *w
 }
 
 /* fn(arg) in a child must die of SIGABRT with stderr starting with prefix. */
-static inline void lab_expect_abort_prefix(void (*fn)(void *), void *arg, const char *prefix,
-                                           const char *label) {
+static inline void test_expect_abort_prefix(void (*fn)(void *), void *arg, const char *prefix,
+                                            const char *label) {
     char buf[512];
-    int status = lab_death_run(fn, arg, buf, sizeof buf);
-    if (!lab_died_of_abort(status) || strncmp(buf, prefix, strlen(prefix)) != 0) {
+    int status = test_death_run(fn, arg, buf, sizeof buf);
+    if (!test_died_of_abort(status) || strncmp(buf, prefix, strlen(prefix)) != 0) {
         fprintf(stderr, "%s: expected SIGABRT and \"%s...\", got status 0x%x and \"%s\"\n", label,
                 prefix, status, buf);
         abort();
