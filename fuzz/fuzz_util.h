@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #define FUZZ_KIB ((size_t)1 << 10)
+#define FUZZ_MIB ((size_t)1 << 20)
 
 /* The loops that fill and compare block contents run over up to 48 MiB an operation; coverage
  * instrumentation (a callback for every compare) would make them most of a run's time and
@@ -22,7 +23,6 @@
 #else
 #define FUZZ_DATA_LOOP __attribute__((noinline, unused))
 #endif
-#define FUZZ_MIB ((size_t)1 << 20)
 
 #define FUZZ_CHECK(cond, ...)                                                                      \
     do {                                                                                           \
