@@ -30,8 +30,28 @@ void hfi_process_init(void) {
     while (atomic_load_explicit(&init_state, memory_order_acquire) != 2) hfi_prim_yield();
 }
 
-/* fork: hold every global lock across the fork so the child gets them in a known state. */
+/* fork: hold every global lock across the fork so the child gets them in a known state, in
+ * glibc's order and never twice.
+ * - Order: stdio's FILE-list lock first. glibc's fork takes it after the atfork prepare
+ *   handlers (recursively, so our hold does not block it), and a thread inside getline holds
+ *   its FILE's lock while it reallocs: taking ours first closes the cycle of glibc bug 19431
+ *   (we hold the span lock and wait for the list; fflush(NULL) holds the list and waits for the
+ *   FILE; getline holds the FILE and waits for the span lock).
+ * - A process that never made a thread takes nothing, as glibc's fork does: no other thread
+ *   can be inside the allocator, and fork is async-signal-safe there, so a fork from a signal
+ *   handler that interrupted malloc or a fork must not wait for the locks the interrupted code
+ *   holds. A fork nested in a fork on the same thread (a signal handler again) takes nothing
+ *   either: the outer one already holds everything.
+ * The child resets every lock whatever the parent took: it has one thread (a fork nested in
+ * a prepare handler leaves a child that finishes the outer fork, whose handler then releases
+ * locks that are already free: harmless). */
+static HF_TLS unsigned tl_fork_depth; /* forks of this thread between prepare and parent/child */
+static HF_TLS bool tl_fork_locked;    /* the outermost of them took the locks */
+
 static void fork_prepare(void) {
+    if (tl_fork_depth++ != 0 || hfi_prim_single_threaded()) return;
+    tl_fork_locked = true;
+    hfi_prim_stdio_fork(0);
     hfi_lab_fork_prepare();
     hfi_trace_fork_prepare();
     hfi_quarantine_fork_prepare();
@@ -41,6 +61,9 @@ static void fork_prepare(void) {
     hfi_span_fork_prepare();
 }
 static void fork_parent(void) {
+    bool locked = --tl_fork_depth == 0 && tl_fork_locked;
+    if (!locked) return;
+    tl_fork_locked = false;
     hfi_span_fork_parent();
     hfi_segment_fork_parent();
     hfi_heap_fork_parent();
@@ -48,8 +71,10 @@ static void fork_parent(void) {
     hfi_trace_fork_parent();
     hfi_quarantine_fork_parent();
     hfi_lab_fork_parent();
+    hfi_prim_stdio_fork(1);
 }
 static void fork_child(void) {
+    if (--tl_fork_depth == 0) tl_fork_locked = false; /* else an outer fork goes on here */
     hfi_span_fork_child();
     hfi_segment_fork_child();
     hfi_heap_fork_child();
@@ -57,6 +82,7 @@ static void fork_child(void) {
     hfi_trace_fork_child();
     hfi_quarantine_fork_child();
     hfi_lab_fork_child();
+    hfi_prim_stdio_fork(2);
 }
 
 __attribute__((constructor(101))) static void hf_constructor(void) {

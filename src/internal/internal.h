@@ -52,6 +52,8 @@ void *hfi_prim_sbrk(intptr_t delta); /* old break, NULL on failure */
 void hfi_prim_write_stderr(const char *s, size_t n);
 uint64_t hfi_prim_clock_ms(void);
 void hfi_prim_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+bool hfi_prim_single_threaded(void); /* no thread was ever created */
+void hfi_prim_stdio_fork(int phase); /* 0 lock, 1 unlock (parent), 2 reset (child) */
 uint64_t hfi_prim_random_seed(void);
 void hfi_prim_yield(void);
 size_t hfi_prim_rss_bytes(void);

@@ -110,6 +110,31 @@ void hfi_prim_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(
     pthread_atfork(prepare, parent, child);
 }
 
+/* glibc's own: whether the process has never made a thread (set false at the first
+ * pthread_create and never set back), and the recursive lock of its list of FILEs. Weak, so
+ * that a libc without them links and gets the conservative answers. */
+extern char __libc_single_threaded __attribute__((weak));
+extern void _IO_list_lock(void) __attribute__((weak));
+extern void _IO_list_unlock(void) __attribute__((weak));
+extern void _IO_list_resetlock(void) __attribute__((weak));
+
+bool hfi_prim_single_threaded(void) {
+    return &__libc_single_threaded != NULL &&
+           __atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED) != 0;
+}
+
+/* fork's stdio lock, taken before the allocator's so the order is glibc's own (glibc bug
+ * 19431): the FILE-list lock, then the locks a thread inside getline may wait for. */
+void hfi_prim_stdio_fork(int phase) {
+    if (phase == 0) {
+        if (_IO_list_lock) _IO_list_lock();
+    } else if (phase == 1) {
+        if (_IO_list_unlock) _IO_list_unlock();
+    } else {
+        if (_IO_list_resetlock) _IO_list_resetlock();
+    }
+}
+
 uint64_t hfi_prim_random_seed(void) {
     int saved = errno;
     uint64_t x = 0;
