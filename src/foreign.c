@@ -60,7 +60,10 @@ bool hfi_foreign_keep(hf_heap *heap, hf_page *pg, hf_block *b) {
     return true;
 }
 
-/* Take over the blocks given back to the anchor's page. */
+/* Take over the blocks given back to the anchor's page, as many as the stand-in holds (its
+ * reserve); the rest go back to the page's owner with one push. Taking the whole list made an
+ * owner that still allocates carve fresh memory for what was taken: 200 threads freeing each
+ * other's blocks in a ring peaked at 1.4x the RSS they had with nothing kept. */
 static void take_returned(hf_page *fp) {
     hf_block *anchor = fp->local_free;
     hf_segment *s = (hf_segment *)((uintptr_t)anchor & ~HF_SEGMENT_MASK);
@@ -69,9 +72,23 @@ static void take_returned(hf_page *fp) {
     hf_block *list = atomic_exchange_explicit(&pg->thread_free, NULL, memory_order_acquire);
     if (list == NULL) return; /* the owner collected them first */
     uint32_t k = 1;
-    for (hf_block *b = list, *next; (next = hfi_link_load(b)) != NULL; b = next) k++;
+    hf_block *last = list, *rest;
+    while ((rest = hfi_link_load(last)) != NULL && k < fp->reserved) {
+        last = rest;
+        k++;
+    }
     fp->free = list;
     fp->capacity += k;
+    if (rest == NULL) return;
+    hfi_link_store(last, NULL);
+    hf_block *tail = rest, *next;
+    while ((next = hfi_link_load(tail)) != NULL) tail = next;
+    hf_block *old = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);
+    do {
+        hfi_link_store(tail, old);
+    } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, rest,
+                                                    memory_order_release, memory_order_relaxed));
+    hfi_remote_pending_mark(&s->h);
 }
 
 /* The stand-in holds nothing any more: its counts restart, and the direct table goes back to

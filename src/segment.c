@@ -418,6 +418,8 @@ bool hfi_segment_reclaim(hf_heap *heap) {
     if (s == NULL) return false;
     s->heap = heap;
     atomic_store_explicit(&s->h.owner, (uintptr_t)heap, memory_order_release);
+    /* Frees from now on flag this heap (free.c); the ones before are collected below. */
+    atomic_store_explicit(&s->h.remote_pending, 0, memory_order_seq_cst);
     hf_segment_list *l = heap_list(heap, s);
     if (s->free_mask)
         list_push_front(l, s);

@@ -278,6 +278,7 @@ void hfi_heap_process_init(void);
 void hfi_heap_collect(hf_heap *heap, bool force);
 void hfi_heap_direct_to(hf_heap *heap, unsigned c, hf_page *pg);
 void hfi_free_remote(hf_header *h, hf_page *pg, hf_block *b); /* free.c */
+void hfi_remote_pending_mark(hf_header *h);                   /* free.c */
 
 /* ---- foreign.c -------------------------------------------------------------------------- */
 void hfi_foreign_open(hf_page *fp, unsigned c);

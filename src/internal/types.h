@@ -202,6 +202,9 @@ typedef struct hf_heap {
      * (foreign.c), one stand-in page per small class. */
     hf_page foreign[HF_FOREIGN_CLASSES];
     hf_heap_stats stats; /* instrumented mode only */
+    /* Some segment of this heap got remote_pending set (free.c: written by other threads on the
+     * flag's 0 -> 1 change only, on a line the owner reads only in its slow path). */
+    _Alignas(64) _Atomic(int) remote_pending;
 } hf_heap;
 
 /* A tiny spin lock: no allocation, fork-safe (reset in the child), understood by TSan. */
