@@ -14,6 +14,15 @@ for f in include/heapforge.h lib/libheapforge.a lib/pkgconfig/heapforge.pc \
   [ -e "$tmp/prefix/$f" ] || fail "missing $f"
 done
 ls "$tmp/prefix"/lib/libheapforge.so* >/dev/null 2>&1 || fail "missing libheapforge.so"
+# The installed command runs from its prefix with no help from the environment, and its `run`
+# preloads the installed library.
+[ -x "$tmp/prefix/bin/heapforge" ] || fail "missing bin/heapforge"
+v=$(env -u LD_LIBRARY_PATH "$tmp/prefix/bin/heapforge" --version) || fail "installed heapforge --version failed"
+case "$v" in heapforge*) ;; *) fail "installed heapforge --version printed '$v'" ;; esac
+out=$(env -u LD_LIBRARY_PATH "$tmp/prefix/bin/heapforge" run --stats -- cmake -E echo hi 2>"$tmp/run.err") ||
+  fail "installed heapforge run failed: $(cat "$tmp/run.err")"
+[ "$out" = hi ] || fail "installed heapforge run printed '$out'"
+grep -q '^heapforge: ' "$tmp/run.err" || fail "installed heapforge run: no statistics on stderr"
 mkdir "$tmp/consumer"
 cp "$src/consumer.c" "$tmp/consumer/"
 cp "$src/CMakeLists.txt.in" "$tmp/consumer/CMakeLists.txt"
