@@ -2,7 +2,7 @@
 # trace_cli.sh -- the heapforge command's tests: trace round trips, corrupt files, usage errors,
 # and replay (determinism, agreement between policies, JSON, CSV, HTML).
 #   trace_cli.sh MODE HEAPFORGE_BINARY TESTS_DIR
-# MODE: roundtrip | corrupt | usage | replay | record. Each case checks the exit code and the
+# MODE: roundtrip | corrupt | usage | replay | record | compare. Each case checks the exit code and the
 # message. record also takes THREADED_PROGRAM (a multi-threaded program with cross-thread frees).
 set -u
 mode=$1 hf=$2 here=$3 threaded=${4:-}
@@ -177,6 +177,38 @@ record)
   "$hf" record -o "$work/fork.hft" -- python3 -c 'import subprocess; subprocess.run(["true"])' ||
     fail "record across fork"
   "$hf" replay --quiet --policy fast "$work/fork.hft" >/dev/null || fail "the forking program's trace"
+  ;;
+compare)
+  # Every run reads the same input: from a redirected stdin (spooled once), from a pipe and
+  # from --input. The command fails unless it reads all 100,000 bytes, so one run that got EOF
+  # fails the compare (every run after the first did before).
+  head -c 100000 /dev/zero >"$work/in"
+  reads='n=$(wc -c); [ "$n" -eq 100000 ]'
+  "$hf" compare --rounds 2 -- sh -c "$reads" <"$work/in" >"$work/out" 2>"$work/err" ||
+    fail "compare with stdin redirected: $(cat "$work/out" "$work/err")"
+  cat "$work/in" | "$hf" compare --rounds 2 -- sh -c "$reads" >"$work/out" 2>"$work/err" ||
+    fail "compare with stdin from a pipe: $(cat "$work/out" "$work/err")"
+  "$hf" compare --rounds 2 --input "$work/in" -- sh -c "$reads" </dev/null >"$work/out" 2>"$work/err" ||
+    fail "compare --input: $(cat "$work/out" "$work/err")"
+  # Another allocator by --with (here heapforge's own library again), spreads and JSON.
+  lib=$(grep -o '/[^ ]*libheapforge[^ ]*' "$work/out" | head -n 1)
+  [ -n "$lib" ] || fail "compare does not name heapforge's library: $(cat "$work/out")"
+  "$hf" compare --rounds 3 --with again="$lib" --json "$work/c.json" -- sh -c "$reads" \
+    <"$work/in" >"$work/out" 2>"$work/err" || fail "compare --with: $(cat "$work/out" "$work/err")"
+  grep -q '^again ' "$work/out" || fail "no row for --with again: $(cat "$work/out")"
+  grep -q 'min-max' "$work/out" || fail "no spreads: $(cat "$work/out")"
+  python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = [a["name"] for a in d["allocators"]]
+assert names[:2] == ["glibc", "heapforge"] and names[-1] == "again", names
+for a in d["allocators"]:
+    assert len(a["seconds"]) == 3 and len(a["peak_rss_kib"]) == 3, a
+    assert a["median_seconds"] == sorted(a["seconds"])[1], a
+' "$work/c.json" || fail "compare --json: $(cat "$work/c.json")"
+  expect 2 "--with takes NAME=LIB" "$hf" compare --with foo -- true
+  expect 2 "cannot read '/nonexistent.so'" "$hf" compare --with x=/nonexistent.so -- true
+  expect 2 "cannot read input file" "$hf" compare --input "$work/none" -- true
   ;;
 *)
   echo "unknown mode $mode"

@@ -5,7 +5,12 @@
  *
  * Children are started with posix_spawn, which does not copy this process's pages: a forked
  * child would start with the tool's resident set already counted in its peak RSS (Linux keeps
- * the peak across exec). */
+ * the peak across exec).
+ *
+ * Every run gets the same input: --input FILE is opened afresh for each run, and a standard
+ * input that is not a terminal (`compare -- sqlite3 :memory: < load.sql`, or a pipe) is read to
+ * its end once into a temporary file that each run reads from the start. Handing the tool's own
+ * stdin down gave the first run the whole input and every later run EOF. */
 #include "tool.h"
 
 #include <errno.h>
@@ -21,8 +26,9 @@
 
 extern char **environ;
 
-#define LIBDIR     "/usr/lib/x86_64-linux-gnu/"
-#define MAX_ROUNDS 99
+#define LIBDIR         "/usr/lib/x86_64-linux-gnu/"
+#define MAX_ROUNDS     99
+#define MAX_ALLOCATORS 12
 
 typedef struct allocator {
     const char *name;
@@ -62,10 +68,11 @@ static char **make_env(const char *lib) {
     return env;
 }
 
-static int run_once(allocator *a, char **cmd, int quiet_output) {
+static int run_once(allocator *a, char **cmd, int quiet_output, const char *input) {
     char **env = make_env(a->lib);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
+    if (input != NULL) posix_spawn_file_actions_addopen(&fa, 0, input, O_RDONLY, 0);
     if (quiet_output) {
         posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
         posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
@@ -110,27 +117,127 @@ static int lcmp(const void *x, const void *y) {
 }
 
 static const char compare_usage[] =
-    "usage: heapforge compare [--rounds N] [--show-output] -- COMMAND [ARGS...]\n"
+    "usage: heapforge compare [--rounds N] [--input FILE] [--with NAME=LIB]... [--json FILE]\n"
+    "                         [--show-output] -- COMMAND [ARGS...]\n"
     "\n"
     "Runs COMMAND under glibc's allocator (no preload), heapforge (this tool's\n"
     "libheapforge.so) and jemalloc, mimalloc and tcmalloc when installed (Debian's\n"
     "libjemalloc2, libmimalloc2.0, libtcmalloc-minimal4), N interleaved rounds each\n"
-    "(default 3), and prints the median wall time and median peak RSS (wait4 ru_maxrss) with\n"
-    "their ratios to glibc (lower is better). COMMAND's output is discarded unless\n"
-    "--show-output.\n"
+    "(default 3), and prints the median wall time and median peak RSS (wait4 ru_maxrss), their\n"
+    "spreads (min-max) and their ratios to glibc (lower is better).\n"
+    "  --input FILE    every run reads FILE as its standard input (opened afresh each run);\n"
+    "                  without it, a standard input that is not a terminal is read once to its\n"
+    "                  end and every run reads that same input from the start\n"
+    "  --with NAME=LIB also run under the allocator LIB (a shared library to LD_PRELOAD), as\n"
+    "                  NAME; may be repeated\n"
+    "  --json FILE     also write every run's time and peak RSS as JSON to FILE ('-': stdout)\n"
+    "  --show-output   let COMMAND's output through (discarded otherwise)\n"
     "Exit status: 0 ok, 1 COMMAND failed under some allocator, 2 usage error.\n";
+
+/* Copies standard input to a temporary file (unlinked by the caller); its path, or NULL. */
+static char *spool_stdin(char *path, size_t n) {
+    const char *dir = getenv("TMPDIR");
+    snprintf(path, n, "%s/heapforge-compare-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0) return NULL;
+    char buf[65536];
+    for (;;) {
+        ssize_t r = read(0, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            if (r < 0 || close(fd) != 0) break;
+            return path;
+        }
+        for (ssize_t off = 0; off < r;) {
+            ssize_t w = write(fd, buf + off, (size_t)(r - off));
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) {
+                close(fd);
+                unlink(path);
+                return NULL;
+            }
+            off += w;
+        }
+    }
+    close(fd);
+    unlink(path);
+    return NULL;
+}
+
+static void json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* The runs as JSON: per allocator, every successful round's seconds and peak RSS in KiB (in
+ * run order), with the medians. */
+static int write_json(const char *path, char **cmd, long rounds, allocator *all, unsigned n,
+                      double (*times)[MAX_ROUNDS], long (*rss)[MAX_ROUNDS]) {
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "heapforge compare: cannot write '%s': %s\n", path, strerror(errno));
+        return HFT_EXIT_FAIL;
+    }
+    fprintf(f, "{\"command\": [");
+    for (char **c = cmd; *c; c++) {
+        if (c != cmd) fputs(", ", f);
+        json_string(f, *c);
+    }
+    fprintf(f, "], \"rounds\": %ld, \"allocators\": [", rounds);
+    for (unsigned i = 0; i < n; i++) {
+        allocator *a = &all[i];
+        fprintf(f, "%s\n  {\"name\": ", i ? "," : "");
+        json_string(f, a->name);
+        fputs(", \"library\": ", f);
+        if (a->lib)
+            json_string(f, a->lib);
+        else
+            fputs("null", f);
+        fprintf(f, ", \"failed_runs\": %d, \"seconds\": [", a->failed);
+        for (int k = 0; k < a->nok; k++) fprintf(f, "%s%.6f", k ? ", " : "", times[i][k]);
+        fputs("], \"peak_rss_kib\": [", f);
+        for (int k = 0; k < a->nok; k++) fprintf(f, "%s%ld", k ? ", " : "", rss[i][k]);
+        fputs("]", f);
+        if (a->nok > 0)
+            fprintf(f, ", \"median_seconds\": %.6f, \"median_peak_rss_kib\": %ld",
+                    a->seconds[a->nok / 2], a->rss_kib[a->nok / 2]);
+        fputs("}", f);
+    }
+    fputs("\n]}\n", f);
+    if (f != stdout ? fclose(f) != 0 : fflush(f) != 0) {
+        fprintf(stderr, "heapforge compare: cannot write '%s'\n", path);
+        return HFT_EXIT_FAIL;
+    }
+    return HFT_EXIT_OK;
+}
 
 int hft_cmd_compare(int argc, char **argv) {
     static const struct option longopts[] = {{"rounds", required_argument, NULL, 'r'},
                                              {"show-output", no_argument, NULL, 's'},
+                                             {"input", required_argument, NULL, 'i'},
+                                             {"with", required_argument, NULL, 'w'},
+                                             {"json", required_argument, NULL, 'j'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
+    static allocator all[MAX_ALLOCATORS];
+    static allocator extra[MAX_ALLOCATORS];
+    unsigned nextra = 0;
     long rounds = 3;
     int show = 0;
+    const char *input = NULL, *json = NULL;
     char *end;
     opterr = 0;
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "+:r:h", longopts, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "+:r:i:w:j:h", longopts, NULL)) != -1;) {
         switch (c) {
         case 'r':
             rounds = strtol(optarg, &end, 10);
@@ -141,6 +248,29 @@ int hft_cmd_compare(int argc, char **argv) {
         case 's':
             show = 1;
             break;
+        case 'i':
+            if (access(optarg, R_OK) != 0)
+                return hft_usage_error("compare", "cannot read input file '%s': %s", optarg,
+                                       strerror(errno));
+            input = optarg;
+            break;
+        case 'j':
+            json = optarg;
+            break;
+        case 'w': {
+            char *eq = strchr(optarg, '=');
+            if (eq == NULL || eq == optarg || eq[1] == 0)
+                return hft_usage_error("compare", "--with takes NAME=LIB, not '%s'", optarg);
+            if (nextra + 5 >= MAX_ALLOCATORS)
+                return hft_usage_error("compare", "too many --with allocators (at most %d)",
+                                       MAX_ALLOCATORS - 5);
+            *eq = 0;
+            if (access(eq + 1, R_OK) != 0)
+                return hft_usage_error("compare", "--with %s: cannot read '%s': %s", optarg, eq + 1,
+                                       strerror(errno));
+            extra[nextra++] = (allocator){.name = optarg, .lib = eq + 1};
+            break;
+        }
         case 'h':
             fputs(compare_usage, stdout);
             return HFT_EXIT_OK;
@@ -160,7 +290,6 @@ int hft_cmd_compare(int argc, char **argv) {
     static const char *const tcmalloc[] = {LIBDIR "libtcmalloc_minimal.so.4",
                                            LIBDIR "libtcmalloc_minimal.so",
                                            LIBDIR "libtcmalloc.so.4", NULL};
-    static allocator all[5];
     unsigned n = 0;
     all[n++] = (allocator){.name = "glibc"};
     all[n++] = (allocator){.name = "heapforge", .lib = hft_library_path()};
@@ -173,25 +302,53 @@ int hft_cmd_compare(int argc, char **argv) {
     if ((peer = first_existing(jemalloc))) all[n++] = (allocator){.name = "jemalloc", .lib = peer};
     if ((peer = first_existing(mimalloc))) all[n++] = (allocator){.name = "mimalloc", .lib = peer};
     if ((peer = first_existing(tcmalloc))) all[n++] = (allocator){.name = "tcmalloc", .lib = peer};
+    for (unsigned i = 0; i < nextra; i++) all[n++] = extra[i];
 
-    int tty = isatty(2);
-    for (long r = 0; r < rounds; r++) {
-        for (unsigned i = 0; i < n; i++) {
+    /* The same input for every run: a file opened afresh, or stdin spooled once. */
+    char spool[4096];
+    const char *spooled = NULL;
+    if (input == NULL && !isatty(0)) {
+        spooled = spool_stdin(spool, sizeof spool);
+        if (spooled == NULL) {
+            fprintf(stderr,
+                    "heapforge compare: cannot copy standard input to a temporary file: "
+                    "%s\n",
+                    strerror(errno));
+            return HFT_EXIT_FAIL;
+        }
+        input = spooled;
+    }
+
+    /* Times and RSS in run order for the JSON (the summary sorts its own copies). */
+    static double times[MAX_ALLOCATORS][MAX_ROUNDS];
+    static long rss_runs[MAX_ALLOCATORS][MAX_ROUNDS];
+    int tty = isatty(2), rc = 0;
+    for (long r = 0; r < rounds && rc == 0; r++) {
+        for (unsigned i = 0; i < n && rc == 0; i++) {
             if (tty) fprintf(stderr, "\r\033[Kround %ld/%ld: %s", r + 1, rounds, all[i].name);
-            if (run_once(&all[i], cmd, !show) != 0) return HFT_EXIT_FAIL;
+            int before = all[i].nok;
+            rc = run_once(&all[i], cmd, !show, input);
+            if (all[i].nok > before) {
+                times[i][before] = all[i].seconds[before];
+                rss_runs[i][before] = all[i].rss_kib[before];
+            }
         }
     }
+    if (spooled) unlink(spooled);
     if (tty) fputs("\r\033[K", stderr);
+    if (rc != 0) return HFT_EXIT_FAIL;
 
     double base_t = 0;
     long base_rss = 0;
     int failed = 0;
-    printf("%s: %ld round(s), median wall time and peak RSS; ratios to glibc (lower is better)\n",
+    printf("%s: %ld round(s), median wall time and peak RSS, min-max beside; ratios to glibc "
+           "(lower is better)\n",
            cmd[0], rounds);
-    printf("%-10s %10s %7s %12s %7s  %s\n", "allocator", "time", "ratio", "peak RSS", "ratio",
-           "library");
-    printf("%.*s\n", 72,
-           "------------------------------------------------------------------------");
+    printf("%-10s %9s %17s %6s %10s %21s %6s  %s\n", "allocator", "time", "min-max", "ratio",
+           "peak RSS", "min-max", "ratio", "library");
+    printf("%.*s\n", 100,
+           "------------------------------------------------------------------------------------"
+           "----------------");
     for (unsigned i = 0; i < n; i++) {
         allocator *a = &all[i];
         if (a->nok == 0) {
@@ -204,12 +361,17 @@ int hft_cmd_compare(int argc, char **argv) {
         double t = a->seconds[a->nok / 2];
         long rss = a->rss_kib[a->nok / 2];
         if (i == 0) base_t = t, base_rss = rss;
-        char rb[32];
-        printf("%-10s %9.3fs %7.2f %12s %7.2f  %s%s\n", a->name, t, base_t > 0 ? t / base_t : 0,
-               hft_bytes(rb, sizeof rb, (double)rss * 1024),
+        char rb[32], lo[32], hi[32], span[48], tspan[48];
+        snprintf(tspan, sizeof tspan, "%.3f-%.3fs", a->seconds[0], a->seconds[a->nok - 1]);
+        snprintf(span, sizeof span, "%s-%s", hft_bytes(lo, sizeof lo, (double)a->rss_kib[0] * 1024),
+                 hft_bytes(hi, sizeof hi, (double)a->rss_kib[a->nok - 1] * 1024));
+        printf("%-10s %8.3fs %17s %6.2f %10s %21s %6.2f  %s%s\n", a->name, t, tspan,
+               base_t > 0 ? t / base_t : 0, hft_bytes(rb, sizeof rb, (double)rss * 1024), span,
                base_rss > 0 ? (double)rss / (double)base_rss : 0, a->lib ? a->lib : "libc",
                a->failed ? "  (some rounds FAILED)" : "");
         if (a->failed) failed = 1;
     }
+    if (json != NULL && write_json(json, cmd, rounds, all, n, times, rss_runs) != HFT_EXIT_OK)
+        return HFT_EXIT_FAIL;
     return failed ? HFT_EXIT_FAIL : HFT_EXIT_OK;
 }
