@@ -112,6 +112,11 @@ usage)
   ;;
 replay)
   "$hf" gen bursty -n 4000 --seed 3 -o "$work/b.hft" || fail "gen"
+  # A report that cannot be written is refused before any replay, in one line; nothing written.
+  expect 1 "folder '$work/none' does not exist" "$hf" replay "$work/b.hft" --html "$work/none/r.html"
+  expect 1 "folder '$work/none' does not exist" "$hf" replay "$work/b.hft" --svg "$work/none/svg"
+  expect 1 "it is a folder" "$hf" replay "$work/b.hft" --html "$work"
+  [ ! -s "$work/out" ] || fail "a refused report still replayed: $(cat "$work/out")"
   # Determinism: the same trace and policy give the same footprint (and peak live), twice.
   "$hf" replay --csv "$work/b.hft" | cut -d, -f2,6,7 >"$work/r1" || fail "replay 1"
   "$hf" replay --csv "$work/b.hft" | cut -d, -f2,6,7 >"$work/r2" || fail "replay 2"

@@ -16,9 +16,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -502,6 +504,50 @@ static void replay_one(const hft_trace *t, hf_policy policy, int want_map, hft_r
 
 /* ---- the command ----------------------------------------------------------------------------- */
 
+/* Can a report be written at path (a file, or with dir a folder that may not exist yet)? Its
+ * folder must exist and be writable, and an existing path must be of the right kind. Reports
+ * the problem in one line. */
+static bool writable_path(const char *path, bool dir) {
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (dir ? !S_ISDIR(st.st_mode) : S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "heapforge replay: cannot write '%s': %s\n", path,
+                    dir ? "it exists and is not a folder" : "it is a folder");
+            return false;
+        }
+        if (access(path, W_OK) != 0) {
+            fprintf(stderr, "heapforge replay: cannot write '%s': %s\n", path, strerror(errno));
+            return false;
+        }
+        return true;
+    }
+    char parent[4096];
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') n--; /* "out/" names the folder out */
+    const char *slash = NULL;
+    for (size_t k = 0; k < n; k++)
+        if (path[k] == '/') slash = path + k;
+    if (slash == NULL) {
+        strcpy(parent, ".");
+    } else {
+        size_t len = slash == path ? 1 : (size_t)(slash - path);
+        if (len >= sizeof parent) len = sizeof parent - 1;
+        memcpy(parent, path, len);
+        parent[len] = 0;
+    }
+    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "heapforge replay: cannot write '%s': folder '%s' does not exist\n", path,
+                parent);
+        return false;
+    }
+    if (access(parent, W_OK) != 0) {
+        fprintf(stderr, "heapforge replay: cannot write '%s': folder '%s': %s\n", path, parent,
+                strerror(errno));
+        return false;
+    }
+    return true;
+}
+
 static const char replay_usage[] =
     "usage: heapforge replay TRACE... [--policy all|LIST] [--json|--csv] [--html OUT.html]\n"
     "                        [--svg DIR] [--quiet]\n"
@@ -570,6 +616,9 @@ int hft_cmd_replay(int argc, char **argv) {
     if (optind >= argc) return hft_usage_error("replay", "no trace file given");
     int rc = hft_parse_policies("replay", policies, pol, &npol);
     if (rc != 0) return rc;
+    /* Where the reports go is checked before the replays, which can take minutes. */
+    if (html != NULL && !writable_path(html, false)) return HFT_EXIT_FAIL;
+    if (svg != NULL && !writable_path(svg, true)) return HFT_EXIT_FAIL;
 
     unsigned nsets = (unsigned)(argc - optind);
     hft_trace *traces = calloc(nsets, sizeof *traces);
