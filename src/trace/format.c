@@ -100,7 +100,7 @@ static uint64_t unzigzag(uint64_t z, uint64_t prev) {
 /* ---- file header ------------------------------------------------------------------------- */
 
 size_t hfi_trace_write_file_header(uint8_t *buf, uint32_t pid, uint64_t start_realtime_ns,
-                                   uint64_t start_mono_ns, const char *program) {
+                                   uint64_t start_mono_ns, const char *program, uint32_t flags) {
     size_t name_len = 0;
     if (program != NULL)
         while (name_len < HFI_TRACE_NAME_MAX && program[name_len] != 0) name_len++;
@@ -111,7 +111,7 @@ size_t hfi_trace_write_file_header(uint8_t *buf, uint32_t pid, uint64_t start_re
     hfi_trace_put_u32(buf + 12, pid);
     hfi_trace_put_u64(buf + 16, start_realtime_ns);
     hfi_trace_put_u64(buf + 24, start_mono_ns);
-    hfi_trace_put_u32(buf + 32, 0); /* flags: none defined in version 1 */
+    hfi_trace_put_u32(buf + 32, flags); /* HFI_TRACE_FLAG_* */
     hfi_trace_put_u16(buf + 36, (uint16_t)name_len);
     if (name_len > 0) memcpy(buf + HFI_TRACE_FILE_FIXED, program, name_len);
     hfi_trace_put_u32(buf + size - 4, hfi_trace_crc32(0, buf, size - 4));

@@ -86,9 +86,15 @@ uint32_t hfi_trace_crc32(uint32_t crc, const void *data, size_t n);
 size_t hfi_trace_varint_put(uint8_t *out, uint64_t v);
 size_t hfi_trace_varint_get(const uint8_t *in, size_t avail, uint64_t *out);
 
+/* Header flags. FORKED: the process is a fork of a recorded process, started recording at the
+ * fork, and may free or realloc blocks its parent allocated before that (the reader skips such
+ * frees and takes such a realloc for a malloc). */
+#define HFI_TRACE_FLAG_FORKED 1u
+#define HFI_TRACE_FLAGS_KNOWN HFI_TRACE_FLAG_FORKED
+
 /* The file header into buf (at least HFI_TRACE_FILE_HEADER_MAX bytes); returns its length. */
 size_t hfi_trace_write_file_header(uint8_t *buf, uint32_t pid, uint64_t start_realtime_ns,
-                                   uint64_t start_mono_ns, const char *program);
+                                   uint64_t start_mono_ns, const char *program, uint32_t flags);
 
 /* Starts a chunk in buf[0, cap) (cap >= HFI_TRACE_CHUNK_HEADER + HFI_TRACE_EVENT_MAX). */
 void hfi_trace_chunk_begin(hfi_trace_chunk *c, void *buf, size_t cap, uint32_t thread,

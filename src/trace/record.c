@@ -11,7 +11,8 @@
  * A buffer has a tiny lock, taken by its owner per event and by the exit flush, so the flush
  * never reads a half-written event. Writes of whole chunks to the file are serialised by the
  * file lock. After fork, the child drops what it inherited: with %p in the file name it starts
- * a file of its own, otherwise it stops recording (the parent's file is the parent's).
+ * a file of its own, flagged FORKED (it may free blocks its parent allocated), otherwise it
+ * stops recording (the parent's file is the parent's).
  *
  * Without %p, every process started under the same environment (a shell script's commands, a
  * program's children) would write the same file: the first process claims it, and a later one
@@ -59,7 +60,7 @@ static int claim(const char *path) {
     return -1; /* another live process records there */
 }
 
-static bool open_file(void) {
+static bool open_file(uint32_t flags) {
     char path[512], comm[64];
     hfi_expand_path(path, sizeof path, pattern_copy);
     fd = claim(path);
@@ -72,7 +73,7 @@ static bool open_file(void) {
     while (n > 0 && (comm[n - 1] == '\n' || comm[n - 1] == 0)) comm[--n] = 0;
     uint8_t header[HFI_TRACE_FILE_HEADER_MAX];
     size_t len = hfi_trace_write_file_header(header, hfi_prim_process_id(), hfi_prim_realtime_ns(),
-                                             hfi_prim_clock_ns(), comm);
+                                             hfi_prim_clock_ns(), comm, flags);
     if (!hfi_prim_write(fd, header, len)) {
         hfi_warn("cannot write the trace file %s; not recording", path);
         hfi_prim_close(fd);
@@ -89,7 +90,7 @@ bool hfi_trace_start(const char *pattern) {
         if (pattern[i] == '%' && pattern[i + 1] == 'p') pattern_has_pid = true;
     }
     pattern_copy[i] = 0;
-    if (!open_file()) return false;
+    if (!open_file(0)) return false;
     atomic_store(&recording, true);
     return true;
 }
@@ -206,5 +207,5 @@ void hfi_trace_fork_child(void) {
     if (fd >= 0) hfi_prim_close(fd);
     fd = -1;
     if (!atomic_load(&recording)) return;
-    if (!pattern_has_pid || !open_file()) atomic_store(&recording, false);
+    if (!pattern_has_pid || !open_file(HFI_TRACE_FLAG_FORKED)) atomic_store(&recording, false);
 }

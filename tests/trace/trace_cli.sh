@@ -177,11 +177,42 @@ record)
     "$hf" replay --quiet --policy fast,tlsf "$work/mt.hft" >/dev/null 2>"$work/err" ||
       fail "replay of the threaded trace: $(cat "$work/err")"
   fi
-  # fork: without %p the child stops recording and the parent's file stays whole; with %p
-  # each process writes its own file.
-  "$hf" record -o "$work/fork.hft" -- python3 -c 'import subprocess; subprocess.run(["true"])' ||
-    fail "record across fork"
-  "$hf" replay --quiet --policy fast "$work/fork.hft" >/dev/null || fail "the forking program's trace"
+  # A process tree: every process its own trace, the command's in FILE, the others' in FILE
+  # with their pid (or FILE's %p replaced), each listed, each loading and replaying.
+  "$hf" record -o "$work/tree.hft" -- sh -c \
+    'python3 -c "print(len([str(i) for i in range(5000)]))"; python3 -c "print(2)"' \
+    >"$work/out" 2>"$work/err" || fail "record of a process tree: $(cat "$work/err")"
+  [ "$(cat "$work/out")" = "$(printf '5000\n2')" ] || fail "the tree printed '$(cat "$work/out")'"
+  [ -s "$work/tree.hft" ] || fail "the command's own trace tree.hft is missing"
+  n=$(ls "$work"/tree.*.hft 2>/dev/null | wc -l)
+  [ "$n" -ge 2 ] || fail "expected the two python3 traces beside tree.hft, found $n: $(ls "$work")"
+  grep -q "processes recorded" "$work/err" || fail "record did not say what it wrote: $(cat "$work/err")"
+  [ "$(grep -c ' (pid [0-9]*): [0-9]* operations' "$work/err")" -ge 2 ] ||
+    fail "the other processes' traces are not listed: $(cat "$work/err")"
+  "$hf" replay --quiet --policy fast,tlsf "$work"/tree*.hft >/dev/null 2>"$work/err2" ||
+    fail "replay of the tree's traces: $(cat "$work/err2")"
+  ls -a "$work" | grep -q '^\.heapforge-record' && fail "record left its private files: $(ls -a "$work")"
+  # %p in FILE, and a forked child (no exec) that frees its parent's blocks: its trace is
+  # flagged FORKED and replays (the loader skips frees of blocks allocated before the fork).
+  "$hf" record -o "$work/p.%p.hft" -- python3 -c '
+import os, sys
+d = [str(i) * 10 for i in range(20000)]
+pid = os.fork()
+if pid == 0:
+    del d
+    e = [str(i) for i in range(3000)]
+    sys.exit(0)
+os.waitpid(pid, 0)
+print(len(d))' >"$work/out" 2>"$work/err" || fail "record with %p: $(cat "$work/err")"
+  [ "$(cat "$work/out")" = 20000 ] || fail "the forking program printed '$(cat "$work/out")'"
+  [ "$(ls "$work"/p.*.hft | wc -l)" -ge 2 ] || fail "expected 2 traces p.PID.hft: $(ls "$work")"
+  "$hf" replay --quiet --policy fast "$work"/p.*.hft >/dev/null 2>"$work/err2" ||
+    fail "replay of a forked child's trace: $(cat "$work/err2")"
+  # --root-only: the command alone, its children unrecorded.
+  "$hf" record --root-only -o "$work/root.hft" -- python3 -c 'import subprocess; subprocess.run(["true"])' \
+    2>"$work/err" || fail "record --root-only: $(cat "$work/err")"
+  [ "$(ls "$work"/root*.hft | wc -l)" -eq 1 ] || fail "--root-only wrote $(ls "$work"/root*.hft)"
+  "$hf" replay --quiet --policy fast "$work/root.hft" >/dev/null || fail "the --root-only trace"
   ;;
 compare)
   # Every run reads the same input: from a redirected stdin (spooled once), from a pipe and

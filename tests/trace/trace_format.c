@@ -112,9 +112,9 @@ static void test_header(void) {
     char longname[400];
     memset(longname, 'x', sizeof longname - 1);
     longname[sizeof longname - 1] = 0;
-    size_t n = hfi_trace_write_file_header(buf, 1234, 5, 6, longname);
+    size_t n = hfi_trace_write_file_header(buf, 1234, 5, 6, longname, 0);
     CHECK_EQ(n, HFI_TRACE_FILE_HEADER_MAX); /* the name is cut to HFI_TRACE_NAME_MAX */
-    n = hfi_trace_write_file_header(buf, 1234, 5, 6, "prog");
+    n = hfi_trace_write_file_header(buf, 1234, 5, 6, "prog", 0);
     CHECK_EQ(n, HFI_TRACE_FILE_FIXED + 4 + 4);
     CHECK(memcmp(buf, hfi_trace_file_magic, HFI_TRACE_MAGIC_LEN) == 0);
     CHECK_EQ(hfi_trace_get_u16(buf + 8), HFI_TRACE_VERSION);
@@ -125,7 +125,7 @@ static void test_header(void) {
     CHECK_EQ(hfi_trace_get_u16(buf + 36), 4);
     CHECK(memcmp(buf + HFI_TRACE_FILE_FIXED, "prog", 4) == 0);
     CHECK_EQ(hfi_trace_get_u32(buf + n - 4), hfi_trace_crc32(0, buf, n - 4));
-    CHECK_EQ(hfi_trace_write_file_header(buf, 1, 2, 3, NULL), HFI_TRACE_FILE_FIXED + 4);
+    CHECK_EQ(hfi_trace_write_file_header(buf, 1, 2, 3, NULL, 0), HFI_TRACE_FILE_FIXED + 4);
 }
 
 int main(void) {

@@ -7,6 +7,7 @@
  * _TRACE); this command only sets them. */
 #include "tool.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
@@ -63,24 +64,33 @@ static const char run_usage[] =
     "Exit status: COMMAND's own; 127 when it cannot be run, 2 usage error.\n";
 
 static const char record_usage[] =
-    "usage: heapforge record -o FILE [--policy P] -- COMMAND [ARGS...]\n"
+    "usage: heapforge record -o FILE [--policy P] [--root-only] -- COMMAND [ARGS...]\n"
     "\n"
-    "Runs COMMAND on heapforge with HEAPFORGE_TRACE=FILE, so the library records every\n"
-    "allocation call into FILE (a binary trace: 'heapforge replay FILE' replays it).\n"
+    "Runs COMMAND on heapforge with HEAPFORGE_TRACE set, so the library records every\n"
+    "allocation call (a binary trace: 'heapforge replay FILE' replays it). Every process of\n"
+    "the tree COMMAND starts is recorded into a trace of its own: COMMAND's own goes to FILE,\n"
+    "the others to FILE with their pid before the extension (m.hft -> m.4242.hft), or, when\n"
+    "FILE holds %p, to FILE with %p replaced by each pid. Each trace written is listed.\n"
+    "  --root-only     record COMMAND's process alone (exec keeps it: a wrapper script that\n"
+    "                  execs the real program hands it on); its children run unrecorded\n"
     "Exit status: COMMAND's own; 1 when no trace was written, 127 when COMMAND cannot be run,\n"
     "2 usage error.\n";
 
 typedef struct run_opts {
     const char *policy, *secure, *trace;
-    int stats, leaks;
+    int stats, leaks, root_only;
 } run_opts;
 
 static int parse(const char *cmd, int argc, char **argv, run_opts *o) {
-    static const struct option longopts[] = {
-        {"policy", required_argument, NULL, 'p'}, {"stats", no_argument, NULL, 's'},
-        {"leaks", no_argument, NULL, 'l'},        {"secure", required_argument, NULL, 'S'},
-        {"trace", required_argument, NULL, 't'},  {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"policy", required_argument, NULL, 'p'},
+                                             {"stats", no_argument, NULL, 's'},
+                                             {"leaks", no_argument, NULL, 'l'},
+                                             {"secure", required_argument, NULL, 'S'},
+                                             {"trace", required_argument, NULL, 't'},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"root-only", no_argument, NULL, 'R'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     int record = strcmp(cmd, "record") == 0;
     opterr = 0;
     optind = 1;
@@ -119,6 +129,10 @@ static int parse(const char *cmd, int argc, char **argv, run_opts *o) {
             if (!record) goto unknown;
             o->trace = optarg;
             break;
+        case 'R':
+            if (!record) goto unknown;
+            o->root_only = 1;
+            break;
         case 'h':
             fputs(record ? record_usage : run_usage, stdout);
             return -1;
@@ -154,15 +168,114 @@ int hft_cmd_run(int argc, char **argv) {
     return 127;
 }
 
+/* The name of process pid's trace: FILE with %p replaced by pid, or for a FILE without %p,
+ * FILE itself for the root process and FILE with ".pid" before its extension for the others. */
+static void final_name(char *out, size_t n, const char *file, long pid, int root) {
+    const char *pp = strstr(file, "%p");
+    if (pp != NULL) {
+        snprintf(out, n, "%.*s%ld%s", (int)(pp - file), file, pid, pp + 2);
+        return;
+    }
+    if (root) {
+        snprintf(out, n, "%s", file);
+        return;
+    }
+    const char *slash = strrchr(file, '/'), *dot = strrchr(file, '.');
+    if (dot == NULL || (slash != NULL && dot < slash) || dot == (slash ? slash + 1 : file))
+        snprintf(out, n, "%s.%ld", file, pid);
+    else
+        snprintf(out, n, "%.*s.%ld%s", (int)(dot - file), file, pid, dot);
+}
+
+typedef struct recorded {
+    long pid;
+    char path[PATH_MAX + 256];
+} recorded;
+
+static int by_pid(const void *a, const void *b) {
+    long x = ((const recorded *)a)->pid, y = ((const recorded *)b)->pid;
+    return x < y ? -1 : x > y;
+}
+
+/* The traces the tree wrote under the private pattern dir/prefix<pid>: renamed to their final
+ * names, the root's first. Returns how many, or -1 (reported). */
+static long collect_traces(const char *dir, const char *prefix, const char *file, long root,
+                           recorded **out) {
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        fprintf(stderr, "heapforge record: cannot read %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    size_t cap = 16, n = 0, plen = strlen(prefix);
+    recorded *r = malloc(cap * sizeof *r);
+    for (struct dirent *e; r != NULL && (e = readdir(d)) != NULL;) {
+        if (strncmp(e->d_name, prefix, plen) != 0) continue;
+        char *end;
+        long pid = strtol(e->d_name + plen, &end, 10);
+        if (end == e->d_name + plen || *end != 0) continue;
+        if (n == cap) {
+            recorded *g = realloc(r, 2 * cap * sizeof *r);
+            if (g == NULL) break;
+            r = g, cap *= 2;
+        }
+        r[n].pid = pid;
+        snprintf(r[n].path, sizeof r[n].path, "%s/%s", dir, e->d_name);
+        n++;
+    }
+    closedir(d);
+    if (r == NULL) return -1;
+    qsort(r, n, sizeof *r, by_pid);
+    for (size_t i = 0; i < n; i++) { /* the root first */
+        if (r[i].pid != root || i == 0) continue;
+        recorded t = r[i];
+        memmove(r + 1, r, i * sizeof *r);
+        r[0] = t;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char dst[PATH_MAX + 64];
+        final_name(dst, sizeof dst, file, r[i].pid, r[i].pid == root);
+        if (rename(r[i].path, dst) != 0) {
+            fprintf(stderr, "heapforge record: cannot rename %s to %s: %s\n", r[i].path, dst,
+                    strerror(errno));
+            unlink(r[i].path);
+            continue;
+        }
+        snprintf(r[i].path, sizeof r[i].path, "%s", dst);
+    }
+    *out = r;
+    return (long)n;
+}
+
 int hft_cmd_record(int argc, char **argv) {
     run_opts o = {0};
     int rc = parse("record", argc, argv, &o);
     if (rc != 0) return rc < 0 ? HFT_EXIT_OK : rc;
     char **cmd = argv + optind;
-    /* A trace left over from an earlier run must not pass for this one's. */
-    if (unlink(o.trace) != 0 && errno != ENOENT) {
-        fprintf(stderr, "heapforge record: cannot replace %s: %s\n", o.trace, strerror(errno));
+    const char *file = o.trace;
+    /* The whole tree records under a private pattern beside FILE (same file system, so the
+     * traces are renamed, not copied): no file of an earlier run can pass for this run's. */
+    char dir[PATH_MAX], prefix[128], pattern[PATH_MAX + 160];
+    const char *slash = strrchr(file, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == file ? 1 : (int)(slash - file), file);
+    snprintf(prefix, sizeof prefix, ".heapforge-record.%ld.", (long)getpid());
+    snprintf(pattern, sizeof pattern, "%s/%s%%p", dir, prefix);
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "heapforge record: cannot write %s: folder '%s' does not exist\n", file,
+                dir);
         return HFT_EXIT_FAIL;
+    }
+    if (o.root_only && strstr(file, "%p") == NULL) {
+        /* A trace left over from an earlier run must not pass for this one's. */
+        if (unlink(file) != 0 && errno != ENOENT) {
+            fprintf(stderr, "heapforge record: cannot replace %s: %s\n", file, strerror(errno));
+            return HFT_EXIT_FAIL;
+        }
+    } else if (!o.root_only) {
+        o.trace = pattern;
     }
     fflush(NULL);
     pid_t pid = fork();
@@ -181,22 +294,49 @@ int hft_cmd_record(int argc, char **argv) {
     }
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     if (code == 127) return code;
-    struct stat sb;
-    if (stat(o.trace, &sb) != 0) {
+
+    recorded one, *traces = &one;
+    long n = 1;
+    if (o.root_only) {
+        final_name(one.path, sizeof one.path, file, (long)pid, 1);
+        one.pid = pid;
+        if (stat(one.path, &sb) != 0) n = 0;
+    } else {
+        n = collect_traces(dir, prefix, file, (long)pid, &traces);
+        if (n < 0) return code ? code : HFT_EXIT_FAIL;
+    }
+    if (n == 0 || traces[0].pid != (long)pid) {
         fprintf(stderr,
                 "heapforge record: %s was not written (does this libheapforge record "
                 "HEAPFORGE_TRACE?)\n",
-                o.trace);
+                file);
+        if (traces != &one) free(traces);
         return code ? code : HFT_EXIT_FAIL;
     }
-    hft_trace t;
-    char err[512];
-    if (hft_trace_load(o.trace, &t, err, sizeof err) != 0) {
-        fprintf(stderr, "heapforge record: the trace does not load: %s\n", err);
-        return code ? code : HFT_EXIT_BADFILE;
+    int bad_root = 0;
+    size_t ops = 0;
+    for (long i = 0; i < n; i++) {
+        hft_trace t;
+        char err[512];
+        if (hft_trace_load(traces[i].path, &t, err, sizeof err) != 0) {
+            fprintf(stderr, "heapforge record: the trace of pid %ld does not load: %s\n",
+                    traces[i].pid, err);
+            if (i == 0) bad_root = 1;
+            continue;
+        }
+        ops += t.nops;
+        if (i < 20 || n <= 21 || i == n - 1)
+            fprintf(stderr, "heapforge record: %s (pid %ld%s): %zu operations on %u blocks in %s\n",
+                    t.program[0] ? t.program : "?", traces[i].pid, i == 0 ? ", the command" : "",
+                    t.nops, t.nids, traces[i].path);
+        else if (i == 20)
+            fprintf(stderr, "heapforge record: ... %ld more\n", n - 21);
+        hft_trace_free(&t);
     }
-    fprintf(stderr, "heapforge record: %zu operations on %u blocks in %s\n", t.nops, t.nids,
-            o.trace);
-    hft_trace_free(&t);
+    if (n > 1)
+        fprintf(stderr, "heapforge record: %ld processes recorded, %zu operations in all\n", n,
+                ops);
+    if (traces != &one) free(traces);
+    if (bad_root) return code ? code : HFT_EXIT_BADFILE;
     return code;
 }

@@ -38,6 +38,8 @@ typedef struct hft_trace {
     size_t nops;
     uint32_t nids;
     uint32_t pid;
+    uint32_t flags;   /* HFI_TRACE_FLAG_* of the file header */
+    size_t inherited; /* FORKED: frees and reallocs of the parent's blocks, skipped */
     uint64_t start_realtime_ns;
     char program[256];
     int from_rep; /* loaded from a .rep file */

@@ -195,6 +195,11 @@ static int events_to_ops(loader *L, raw_event *ev, size_t n, uint64_t t0, hft_tr
         case HFI_TRACE_REALLOC:
             if (e->old_ptr == 0) goto new_block; /* realloc(NULL, n) is malloc(n) */
             slot = idmap_slot(&live, e->old_ptr);
+            if (slot == SIZE_MAX && (t->flags & HFI_TRACE_FLAG_FORKED)) {
+                t->inherited++; /* the parent's block: a new one as far as this trace goes */
+                if (e->ptr == 0) continue;
+                goto new_block;
+            }
             if (slot == SIZE_MAX) {
                 rc = fail(L,
                           "byte %llu: realloc of unknown pointer 0x%" PRIx64
@@ -224,6 +229,10 @@ static int events_to_ops(loader *L, raw_event *ev, size_t n, uint64_t t0, hft_tr
         default:                       /* HFI_TRACE_FREE */
             if (e->ptr == 0) continue; /* free(NULL): nothing to replay */
             slot = idmap_slot(&live, e->ptr);
+            if (slot == SIZE_MAX && (t->flags & HFI_TRACE_FLAG_FORKED)) {
+                t->inherited++; /* allocated by the parent before the fork */
+                continue;
+            }
             if (slot == SIZE_MAX) {
                 rc = fail(L,
                           "byte %llu: free of unknown pointer 0x%" PRIx64
@@ -260,6 +269,10 @@ static int load_binary(loader *L, const uint8_t *b, size_t len, hft_trace *t) {
                     hsize - 4, stored, crc);
     t->pid = hfi_trace_get_u32(b + 12);
     t->start_realtime_ns = hfi_trace_get_u64(b + 16);
+    t->flags = hfi_trace_get_u32(b + 32);
+    if (t->flags & ~HFI_TRACE_FLAGS_KNOWN)
+        return fail(L, "byte 32: unknown header flags 0x%x (this heapforge knows 0x%x)", t->flags,
+                    HFI_TRACE_FLAGS_KNOWN);
     uint64_t mono0 = hfi_trace_get_u64(b + 24);
     memcpy(t->program, b + HFI_TRACE_FILE_FIXED, name_len);
     t->program[name_len] = 0;
@@ -533,7 +546,8 @@ int hft_trace_save_binary(const hft_trace *t, const char *path, char *err, size_
     if (f == NULL) return HFT_EXIT_FAIL;
     static uint8_t buf[1 << 16];
     const uint64_t base = 1000000000ULL; /* the recording's monotonic start, arbitrary here */
-    size_t hn = hfi_trace_write_file_header(buf, t->pid, t->start_realtime_ns, base, t->program);
+    /* Inherited frees were dropped and inherited reallocs made mallocs: no flag. */
+    size_t hn = hfi_trace_write_file_header(buf, t->pid, t->start_realtime_ns, base, t->program, 0);
     fwrite(buf, 1, hn, f);
     hfi_trace_chunk c;
     int open = 0;
