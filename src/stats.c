@@ -344,6 +344,14 @@ void hfi_stats_exit(void) {
             fd = 2;
         }
     }
+    /* Which process this is: a shell script or a program's children print a report each. */
+    char comm[64], line[160];
+    size_t n = hfi_prim_read_file("/proc/self/comm", comm, sizeof comm);
+    while (n > 0 && (comm[n - 1] == '\n' || comm[n - 1] == 0)) comm[--n] = 0;
+    comm[n] = 0;
+    hfi_snprintf(line, sizeof line, "heapforge: exit report of %s (pid %u)", n ? comm : "?",
+                 (unsigned)hfi_prim_process_id());
+    line_to_fd(&fd, line);
     if (hfi_options.stats) hfi_stats_lines(line_to_fd, &fd);
     if (hfi_options.leaks && (hfi_hooks & HF_HOOK_LEAKS)) hfi_leaks_lines(line_to_fd, &fd);
     if (fd != 2) hfi_prim_close(fd);
