@@ -40,7 +40,9 @@ HF_API void hf_free(void *p);
 HF_API void hf_free_sized(void *p, size_t size);
 HF_API void hf_free_aligned_sized(void *p, size_t alignment, size_t size);
 
-/* Aligned allocation. hf_posix_memalign returns 0, EINVAL or ENOMEM and leaves errno alone. */
+/* Aligned allocation (glibc 2.36: hf_aligned_alloc is hf_memalign, which rounds the alignment up
+ * to a power of two). hf_posix_memalign returns 0, EINVAL (errno untouched) or ENOMEM (errno
+ * ENOMEM too, as glibc). */
 HF_API HF_MALLOC_ATTR void *hf_aligned_alloc(size_t alignment, size_t size);
 HF_API int hf_posix_memalign(void **out, size_t alignment, size_t size);
 HF_API HF_MALLOC_ATTR void *hf_memalign(size_t alignment, size_t size);

@@ -9,6 +9,11 @@
 #include <errno.h>
 
 void *hfi_malloc_aligned(size_t align, size_t n, bool zero) {
+    /* Impossible for every policy: no block is that large, no mapping that aligned. */
+    if (n > PTRDIFF_MAX || align > ((size_t)1 << (HF_ADDRESS_BITS - 1))) {
+        hfi_set_enomem();
+        return NULL;
+    }
     if (HF_UNLIKELY(hfi_tl_heap == &hfi_heap_empty || hfi_hooks != 0)) {
         hfi_process_init();
         if (hfi_hooks != 0 && hfi_tl_hook_busy == 0)
@@ -17,10 +22,6 @@ void *hfi_malloc_aligned(size_t align, size_t n, bool zero) {
             return hfi_lab_process_malloc(n, align, false); /* the lab serves the process */
     }
     if (align <= HF_ALIGNMENT) return zero ? hfi_malloc_zero(n) : hf_malloc(n);
-    if (n > PTRDIFF_MAX || align > ((size_t)1 << (HF_ADDRESS_BITS - 1))) {
-        hfi_set_enomem();
-        return NULL;
-    }
     if (align <= HF_SEGMENT_HEADER) {
         size_t rn = hf_align_up(n ? n : 1, align);
         if (rn <= HF_MEDIUM_MAX && hfi_class_size[hfi_class_of(rn)] % align == 0)
@@ -41,33 +42,33 @@ void *hfi_malloc_aligned(size_t align, size_t n, bool zero) {
     return hfi_span_alloc(n, align, zero);
 }
 
-HF_API void *hf_aligned_alloc(size_t align, size_t n) {
-    if (!hf_is_pow2(align)) {
-        errno = EINVAL;
-        return NULL;
-    }
-    return hfi_malloc_aligned(align, n, false);
-}
-
-HF_API int hf_posix_memalign(void **out, size_t align, size_t n) {
-    if (!hf_is_pow2(align) || align < sizeof(void *)) return EINVAL;
-    int saved = errno;
-    void *p = hfi_malloc_aligned(align, n, false);
-    errno = saved;
-    if (p == NULL) return ENOMEM;
-    *out = p;
-    return 0;
-}
-
-/* glibc rounds a non-power-of-two alignment up to the next power of two. */
+/* glibc 2.36 is the reference: memalign takes any alignment up to SIZE_MAX / 2 + 1, rounding it
+ * up to a power of two (0 means none); above that it is EINVAL. A valid alignment that cannot be
+ * served (2^47 and up) fails like any impossible request, with ENOMEM. */
 HF_API void *hf_memalign(size_t align, size_t n) {
-    if (align > ((size_t)1 << (HF_ADDRESS_BITS - 1))) {
+    if (align > SIZE_MAX / 2 + 1) {
         errno = EINVAL;
         return NULL;
     }
     size_t a = HF_ALIGNMENT;
     while (a < align) a <<= 1;
     return hfi_malloc_aligned(a, n, false);
+}
+
+/* glibc 2.36's aligned_alloc is memalign (the C17 EINVAL for a bad alignment came in 2.38). */
+HF_API void *hf_aligned_alloc(size_t align, size_t n) {
+    return hf_memalign(align, n);
+}
+
+/* EINVAL (errno untouched) for an alignment that is not a power-of-two multiple of
+ * sizeof(void *); ENOMEM when the block cannot be had, with errno ENOMEM too, as glibc's
+ * posix_memalign leaves it (it fails through the memalign that sets it). */
+HF_API int hf_posix_memalign(void **out, size_t align, size_t n) {
+    if (!hf_is_pow2(align) || align < sizeof(void *)) return EINVAL;
+    void *p = hfi_malloc_aligned(align, n, false);
+    if (p == NULL) return ENOMEM;
+    *out = p;
+    return 0;
 }
 
 HF_API void *hf_valloc(size_t n) {

@@ -283,6 +283,10 @@ static hf_page *find_page(hf_heap *heap, unsigned c) {
         if (!hfi_segment_reclaim(heap)) break;
     }
     hf_page *pg = hfi_segment_page_alloc(heap, c);
+    if (pg == NULL) { /* the OS refused a segment: free this heap's empty pages, try again */
+        hfi_heap_collect(heap, true);
+        pg = hfi_segment_page_alloc(heap, c);
+    }
     if (pg == NULL) {
         set_direct(heap, c);
         return NULL;

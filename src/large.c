@@ -127,6 +127,18 @@ static hf_span *cache_take(size_t need) {
     return sp;
 }
 
+/* A fresh mapping for a span. When the OS refuses it (hfi_os_map_aligned has already dropped
+ * the caches), this thread's empty pages go too -- their segments reach the segment cache,
+ * which the second attempt drops -- and the mapping is tried once more. */
+static void *map_span(size_t need, size_t align, void **base, size_t *size) {
+    void *p = hfi_os_map_aligned(need, align, base, size);
+    if (p == NULL && hfi_tl_heap != &hfi_heap_empty) {
+        hfi_heap_collect(hfi_tl_heap, true);
+        p = hfi_os_map_aligned(need, align, base, size);
+    }
+    return p;
+}
+
 void *hfi_span_alloc(size_t n, size_t align, bool zero) {
     if (align < HF_ALIGNMENT) align = HF_ALIGNMENT;
     /* A zero-byte request still gets a byte: with n = 0 the payload would start at the very end
@@ -145,7 +157,7 @@ void *hfi_span_alloc(size_t n, size_t align, bool zero) {
     if (sp == NULL) {
         void *base;
         size_t size;
-        sp = hfi_os_map_aligned(need, span_align(off), &base, &size);
+        sp = map_span(need, span_align(off), &base, &size);
         if (sp == NULL) {
             hfi_set_enomem();
             return NULL;
@@ -197,10 +209,13 @@ static bool span_check(hf_span *sp, void *p, const char *what) {
 void hfi_span_free(hf_span *sp, void *p) {
     if (!span_check(sp, p, "double free")) return;
     long long limit = hfi_options.span_cache;
+    /* Guarded spans are cached too, though never taken again (hfi_span_alloc): the header they
+     * keep is how a double free of one is caught. A refused mapping drops the cache. */
     if (sp->is_huge || (long long)sp->h.map_size > limit / 2 || hfi_options.purge_delay == 0) {
         span_unmap(sp);
         return;
     }
+    hfi_os_on_refusal(HF_RECLAIM_SPANS, hfi_span_cache_trim);
     uint64_t now = hfi_now_ms();
     sp->state = HF_SPAN_CACHED;
     sp->cached_at = now;

@@ -29,31 +29,73 @@ static void account_map(size_t size, size_t commit) {
     atomic_fetch_add_explicit(&hfi_os_stats.mmaps, 1, memory_order_relaxed);
 }
 
+/* Owners of cached address space register how to give it all back (hfi_os_on_refusal): when
+ * the OS refuses a mapping (RLIMIT_AS, the overcommit limit), they drop their caches and the
+ * mapping is tried once more. Registered by the owners when they first cache something, so the
+ * calls go from the owners down to os.c and back only through these pointers. */
+static _Atomic(hf_reclaim_fn) reclaimers[HF_RECLAIMERS];
+
+void hfi_os_on_refusal(unsigned slot, hf_reclaim_fn fn) {
+    if (atomic_load_explicit(&reclaimers[slot], memory_order_relaxed) != fn)
+        atomic_store_explicit(&reclaimers[slot], fn, memory_order_relaxed);
+}
+
+/* Drop every cache; true if something was given back. Callers hold none of the caches' locks. */
+static bool reclaim(void) {
+    size_t n = 0;
+    for (unsigned i = 0; i < HF_RECLAIMERS; i++) {
+        hf_reclaim_fn fn = atomic_load_explicit(&reclaimers[i], memory_order_relaxed);
+        if (fn != NULL) n += fn(true);
+    }
+    return n != 0;
+}
+
+/* A mapping of exactly size bytes at want, or NULL. */
+static void *map_at(uintptr_t want, size_t size) {
+    if (want == 0) return NULL;
+    void *p = hfi_prim_mmap((void *)want, size, false);
+    if (p == (void *)want) return p;
+    if (p != NULL) hfi_prim_munmap(p, size);
+    return NULL;
+}
+
+static void *map_aligned_once(size_t size, size_t align) {
+    uintptr_t hint = atomic_load_explicit(&aligned_hint, memory_order_relaxed);
+    if (hint > size + align) {
+        void *p = hfi_prim_mmap((void *)hf_align_down(hint - size, align), size, false);
+        if (p != NULL && ((uintptr_t)p & (align - 1)) == 0) return p;
+        if (p != NULL) hfi_prim_munmap(p, size);
+    }
+    /* Over-map by the alignment less a page (mmap's results are page-aligned), trim both ends. */
+    size_t over = size + align - HF_OS_PAGE_SIZE;
+    if (over < size) return NULL;
+    uint8_t *raw = hfi_prim_mmap(NULL, over, false);
+    if (raw != NULL) {
+        uint8_t *p = (uint8_t *)hf_align_up((uintptr_t)raw, align);
+        size_t front = (size_t)(p - raw), back = over - front - size;
+        if (front) hfi_prim_munmap(raw, front);
+        if (back) hfi_prim_munmap(p + size, back);
+        return p;
+    }
+    /* Refused: the address space limit may leave room for the block but not for the slack.
+     * Ask for the exact size and move it to an aligned address next to where the kernel put
+     * it: below first (mmap hands out addresses top-down, so the space below is usually free),
+     * then above. */
+    uint8_t *p = hfi_prim_mmap(NULL, size, false);
+    if (p == NULL || ((uintptr_t)p & (align - 1)) == 0) return p;
+    hfi_prim_munmap(p, size);
+    void *q = map_at(hf_align_down((uintptr_t)p, align), size);
+    if (q == NULL) q = map_at(hf_align_up((uintptr_t)p, align), size);
+    return q;
+}
+
 /* A mapping of size bytes aligned to align, of which the first `commit` bytes count as committed
  * at once (the owner accounts for the rest as it touches them). */
 void *hfi_os_map_lazy(size_t size, size_t align, size_t commit, void **map_base, size_t *map_size) {
     if (size == 0 || size > ((size_t)1 << HF_ADDRESS_BITS)) return NULL;
-    uintptr_t hint = atomic_load_explicit(&aligned_hint, memory_order_relaxed);
-    if (hint > size + align) {
-        uintptr_t want = hf_align_down(hint - size, align);
-        void *p = hfi_prim_mmap((void *)want, size, false);
-        if (p != NULL && ((uintptr_t)p & (align - 1)) == 0) {
-            atomic_store_explicit(&aligned_hint, (uintptr_t)p, memory_order_relaxed);
-            account_map(size, commit);
-            *map_base = p, *map_size = size;
-            return p;
-        }
-        if (p != NULL) hfi_prim_munmap(p, size);
-    }
-    /* Over-map by the alignment and trim both ends. */
-    size_t over = size + align;
-    if (over < size) return NULL;
-    uint8_t *raw = hfi_prim_mmap(NULL, over, false);
-    if (raw == NULL) return NULL;
-    uint8_t *p = (uint8_t *)hf_align_up((uintptr_t)raw, align);
-    size_t front = (size_t)(p - raw), back = over - front - size;
-    if (front) hfi_prim_munmap(raw, front);
-    if (back) hfi_prim_munmap(p + size, back);
+    void *p = map_aligned_once(size, align);
+    if (p == NULL && reclaim()) p = map_aligned_once(size, align);
+    if (p == NULL) return NULL;
     atomic_store_explicit(&aligned_hint, (uintptr_t)p, memory_order_relaxed);
     account_map(size, commit);
     *map_base = p, *map_size = size;

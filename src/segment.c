@@ -181,6 +181,7 @@ static void segment_release(hf_heap *heap, hf_segment *s) {
     s->purged = 0;
     hfi_lock(&cache_lock);
     if ((long long)cache_count < hfi_options.segment_cache) {
+        hfi_os_on_refusal(HF_RECLAIM_SEGMENTS, hfi_segment_cache_trim);
         list_push_front(&cache, s);
         __atomic_store_n(&cache_count, cache_count + 1, __ATOMIC_RELAXED);
         atomic_fetch_add_explicit(&hfi_os_stats.cached, HF_SEGMENT_SIZE, memory_order_relaxed);

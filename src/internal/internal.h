@@ -159,6 +159,10 @@ void *hfi_os_map_lazy(size_t size, size_t align, size_t commit, void **map_base,
 void hfi_os_unmap(void *base, size_t size);
 void hfi_os_purge(void *p, size_t size);
 void hfi_os_commit_delta(ptrdiff_t delta);
+/* Who gives cached address space back when the OS refuses a mapping (os.c, reclaim). */
+typedef size_t (*hf_reclaim_fn)(bool force);
+enum { HF_RECLAIM_SEGMENTS, HF_RECLAIM_SPANS, HF_RECLAIMERS };
+void hfi_os_on_refusal(unsigned slot, hf_reclaim_fn fn);
 void *hfi_os_remap(void *p, size_t old_size, size_t new_size, size_t align, bool may_move);
 uint64_t hfi_now_ms(void);
 void hfi_lock(hf_lock *l);

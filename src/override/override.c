@@ -5,6 +5,7 @@
  * in CMakeLists.txt): one jump less per call. */
 #include "internal/internal.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +125,7 @@ static void info_figures(FILE *out, const hf_process_info *i, bool with_mmap) {
  * <sizes> list gives, per size class, the blocks live now (glibc lists its free chunks there;
  * heapforge's free blocks sit in pages of the same classes) when the process is instrumented. */
 HF_EXPORT int malloc_info(int options, FILE *out) {
-    if (options != 0 || out == NULL) return -1;
+    if (options != 0 || out == NULL) return EINVAL; /* glibc: the error as the result, errno kept */
     hf_process_info i;
     hf_process_info_get(&i);
     hf_stats s;
