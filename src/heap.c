@@ -268,9 +268,8 @@ static hf_page *find_page(hf_heap *heap, unsigned c) {
                 }
                 if (hfi_segment_extend_ok(heap, pg) && hfi_page_extend(pg))
                     return to_front(heap, q, pg);
-            } else {
-                move_to_full(heap,
-                             pg); /* a page with room carves on once the warm slots are used */
+            } else { /* (a page with room carves on once the warm slots are used) */
+                move_to_full(heap, pg);
             }
             pg = next;
         }
