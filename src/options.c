@@ -15,15 +15,34 @@ static void upper(char *dst, const char *src, size_t n) {
     dst[i] = 0;
 }
 
+static bool same_word(const char *a, const char *b) { /* ASCII, case-insensitive */
+    for (; *a && *b; a++, b++)
+        if ((*a | 32) != (*b | 32)) return false;
+    return *a == *b;
+}
+
+/* Switches read as words too: yes/true/on are 1, no/false/off 0; HEAPFORGE_STATS=json is 2
+ * (the exit report as JSON). */
+static bool parse_word(const char *name, const char *v, long long *x) {
+    static const char *const on[] = {"yes", "true", "on"}, *const off[] = {"no", "false", "off"};
+    for (unsigned i = 0; i < 3; i++) {
+        if (same_word(v, on[i])) return *x = 1, true;
+        if (same_word(v, off[i])) return *x = 0, true;
+    }
+    if (strcmp(name, "stats") == 0 && same_word(v, "json")) return *x = 2, true;
+    return false;
+}
+
 static void parse_one(const char *name, long long *slot, long long def, long long min) {
     char var[64] = "HEAPFORGE_";
     upper(var + 10, name, sizeof var - 10);
     const char *v = hfi_getenv(var);
     if (v == NULL) return;
     long long x;
-    if (!hfi_parse_size(v, &x) || x < min) {
-        hfi_warn("ignoring %s=%s: expected a number >= %lld (K/M/G suffixes allowed); using %lld",
-                 var, v, min, def);
+    if ((!hfi_parse_size(v, &x) && !parse_word(name, v, &x)) || x < min) {
+        hfi_warn("ignoring %s=%s: expected a number >= %lld (K/M/G suffixes allowed) or "
+                 "yes/no%s; using %lld",
+                 var, v, min, strcmp(name, "stats") == 0 ? " or json" : "", def);
         *slot = def;
         return;
     }
@@ -31,6 +50,33 @@ static void parse_one(const char *name, long long *slot, long long def, long lon
 }
 
 extern char **environ;
+
+/* A HEAPFORGE_ variable that is no option (a misspelt HEAPFORGE_STAT=1) is reported, not
+ * silently ignored. */
+static void warn_unknown(void) {
+    static const char *const text[] = {"POLICY", "STATS_FILE", "TRACE", "ON_ERROR"};
+    for (char **e = environ; *e != NULL; e++) {
+        if (strncmp(*e, "HEAPFORGE_", 10) != 0) continue;
+        const char *name = *e + 10, *eq = strchr(name, '=');
+        size_t n = eq ? (size_t)(eq - name) : strlen(name);
+        bool known = false;
+        char up[64];
+        for (unsigned i = 0; i < sizeof text / sizeof text[0] && !known; i++)
+            known = strlen(text[i]) == n && strncmp(text[i], name, n) == 0;
+#define HF_OPTION_KNOWN(oname, def, min, desc)                                                     \
+    upper(up, #oname, sizeof up);                                                                  \
+    known = known || (strlen(up) == n && strncmp(up, name, n) == 0);
+        HF_OPTION_LIST(HF_OPTION_KNOWN)
+#undef HF_OPTION_KNOWN
+        if (known) continue;
+        char var[64];
+        size_t k = 0;
+        for (; k < n + 10 && k + 1 < sizeof var; k++) var[k] = (*e)[k];
+        var[k] = 0;
+        hfi_warn("ignoring %s: not an option (HEAPFORGE_VERBOSE=1 lists them; see heapforge(3))",
+                 var);
+    }
+}
 
 /* The text options (hfi_options_policy: which allocator serves the whole process, lab/arena.c
  * turns the name into a policy; NULL when unset), HEAPFORGE_ON_ERROR and the read flag live on
@@ -61,6 +107,7 @@ void hfi_options_init(void) {
                  hfi_options.secure, HF_SECURE_MAX);
         hfi_options.secure = 0;
     }
+    warn_unknown();
     hfi_options_read = true;
     if (hfi_options.verbose) hfi_options_print();
     hfi_instrument_init();

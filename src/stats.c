@@ -176,7 +176,8 @@ void hfi_stats_lines(hf_line_fn fn, void *ctx) {
             fn(ctx, line);
         }
         if (used > SHOWN) {
-            hfi_snprintf(line, sizeof line, "heapforge: ... and %u more classes (hf_stats_json)",
+            hfi_snprintf(line, sizeof line,
+                         "heapforge: ... and %u more classes (all of them: HEAPFORGE_STATS=json)",
                          used - SHOWN);
             fn(ctx, line);
         }
@@ -352,7 +353,15 @@ void hfi_stats_exit(void) {
     hfi_snprintf(line, sizeof line, "heapforge: exit report of %s (pid %u)", n ? comm : "?",
                  (unsigned)hfi_prim_process_id());
     line_to_fd(&fd, line);
-    if (hfi_options.stats) hfi_stats_lines(line_to_fd, &fd);
+    if (hfi_options.stats == 2) {   /* HEAPFORGE_STATS=json: one JSON object, one line */
+        static char json[64 << 10]; /* .bss: touched only here */
+        size_t len = hf_stats_json(json, sizeof json);
+        if (len >= sizeof json) len = sizeof json - 1; /* cannot happen: ~150 classes */
+        hfi_prim_write(fd, json, len);
+        hfi_prim_write(fd, "\n", 1);
+    } else if (hfi_options.stats) {
+        hfi_stats_lines(line_to_fd, &fd);
+    }
     if (hfi_options.leaks && (hfi_hooks & HF_HOOK_LEAKS)) hfi_leaks_lines(line_to_fd, &fd);
     if (fd != 2) hfi_prim_close(fd);
 }

@@ -91,7 +91,9 @@ bool hfi_parse_size(const char *s, long long *result);
     X(foreign_cache, 16LL << 10, 0,                                                                \
       "bytes of other threads' blocks a thread keeps per size class when it frees them (0 off)")   \
     X(verbose, 0, 0, "1: print the options in effect at start-up")                                 \
-    X(stats, 0, 0, "1: count every call and print statistics at exit (see HEAPFORGE_STATS_FILE)")  \
+    X(stats, 0, 0,                                                                                 \
+      "1: count every call and print statistics at exit, json: as JSON (see "                      \
+      "HEAPFORGE_STATS_FILE)")                                                                     \
     X(leaks, 0, 0, "1: count every call and report the blocks still live at exit")                 \
     X(secure, 0, 0, "hardening level 0..3 (docs/hardening.md); 1 and up run instrumented")         \
     X(quarantine, 4LL << 20, 0, "bytes of freed blocks held back at HEAPFORGE_SECURE=3")

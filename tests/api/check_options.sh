@@ -27,4 +27,13 @@ echo "$out" | grep -q "^ran$" || fail "program output missing"
 out=$(HEAPFORGE_VERBOSE=1 HEAPFORGE_SECURE=3 LD_PRELOAD="$lib" sh -c 'echo ran' 2>&1) ||
   fail "program failed at HEAPFORGE_SECURE=3: $out"
 echo "$out" | grep -q "^heapforge: option HEAPFORGE_SECURE = 3 " || fail "SECURE=3 not in effect: $out"
+# A misspelt variable is reported by name, not silently ignored; words for switches.
+out=$(HEAPFORGE_STAT=1 LD_PRELOAD="$lib" sh -c 'echo ran' 2>&1) || fail "program failed with HEAPFORGE_STAT"
+echo "$out" | grep -q "^heapforge: ignoring HEAPFORGE_STAT: not an option" ||
+  fail "no warning for the misspelt HEAPFORGE_STAT: $out"
+echo "$out" | grep -q "^ran$" || fail "program output missing"
+out=$(HEAPFORGE_VERBOSE=yes HEAPFORGE_LEAKS=off LD_PRELOAD="$lib" sh -c 'echo ran' 2>&1) ||
+  fail "program failed with yes/off"
+echo "$out" | grep -q "^heapforge: option HEAPFORGE_LEAKS = 0 " || fail "HEAPFORGE_LEAKS=off not read: $out"
+echo "$out" | grep -q "ignoring" && fail "yes/off warned: $out"
 echo "check_options: ok"

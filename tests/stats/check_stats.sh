@@ -20,6 +20,21 @@ assert 0 < d["utilization"] <= 1, d["utilization"]
 assert sum(c["live"] for c in d["classes"]) == d["live_blocks"]
 PY
 
+# Every exit report names its process first.
+head -n 1 "$tmp/err" | grep -Eq '^heapforge: exit report of .+ \(pid [0-9]+\)$' ||
+  fail "the report does not start with its process: $(head -n 1 "$tmp/err")"
+
+# HEAPFORGE_STATS=json: the exit report is one JSON object on one line (after the label);
+# HEAPFORGE_STATS=yes is HEAPFORGE_STATS=1.
+HEAPFORGE_STATS=json "$prog" 2>"$tmp/jerr"
+tail -n 1 "$tmp/jerr" | python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+assert d["instrumented"] == 1 and d["mallocs"] > 0, d
+' || fail "HEAPFORGE_STATS=json: not a JSON report: $(cat "$tmp/jerr")"
+HEAPFORGE_STATS=yes "$prog" 2>"$tmp/yerr"
+grep -q '^heapforge: utilization ' "$tmp/yerr" || fail "HEAPFORGE_STATS=yes: no report: $(cat "$tmp/yerr")"
+
 HEAPFORGE_STATS=1 HEAPFORGE_STATS_FILE="$tmp/report.%p" "$prog" 2>"$tmp/err2"
 [ ! -s "$tmp/err2" ] || fail "report went to stderr despite HEAPFORGE_STATS_FILE: $(cat "$tmp/err2")"
 ls "$tmp"/report.* >/dev/null 2>&1 || fail "no report file"
