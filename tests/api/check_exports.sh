@@ -23,6 +23,13 @@ while read -r addr type name; do
         free|calloc|realloc|reallocarray|aligned_alloc|posix_memalign|memalign|valloc|pvalloc) continue ;;
         malloc_usable_size|malloc_trim|mallinfo2|malloc_stats|malloc_info|mallopt) continue ;;
         free_sized|free_aligned_sized|cfree|mallinfo) continue ;;
+        # operator new and delete, every form libstdc++ exports (src/override/cxx.c)
+        _Znwm|_Znam|_ZnwmRKSt9nothrow_t|_ZnamRKSt9nothrow_t) continue ;;
+        _ZnwmSt11align_val_t|_ZnamSt11align_val_t) continue ;;
+        _ZnwmSt11align_val_tRKSt9nothrow_t|_ZnamSt11align_val_tRKSt9nothrow_t) continue ;;
+        _ZdlPv|_ZdaPv|_ZdlPvm|_ZdaPvm|_ZdlPvRKSt9nothrow_t|_ZdaPvRKSt9nothrow_t) continue ;;
+        _ZdlPvSt11align_val_t|_ZdaPvSt11align_val_t|_ZdlPvmSt11align_val_t|_ZdaPvmSt11align_val_t) continue ;;
+        _ZdlPvSt11align_val_tRKSt9nothrow_t|_ZdaPvSt11align_val_tRKSt9nothrow_t) continue ;;
         _init|_fini|_edata|_end|__bss_start|__libc_*) continue ;;
     esac
     # version-node definitions (absolute symbols such as HEAPFORGE_0.1)
