@@ -9,11 +9,8 @@
 /* Both fast paths: a direct-table page with a free block, else the heap's slow path. */
 static inline void *malloc_any(size_t n, bool zero) {
     hf_heap *heap = hfi_tl_heap;
-    if (HF_LIKELY(n <= HF_DIRECT_MAX)) {
-        hf_page *pg = heap->direct[(n + 15) >> 4];
-        hf_assert(hfi_secure == 0 || pg->free == NULL); /* secure: links are encoded */
-        if (HF_LIKELY(pg->free != NULL)) return hfi_page_pop(pg, n, zero);
-    }
+    hf_page *pg = hfi_direct_page(heap, n);
+    if (HF_LIKELY(pg != NULL)) return hfi_page_pop(pg, n, zero);
     return hfi_heap_malloc_slow(heap, n, zero);
 }
 

@@ -61,32 +61,55 @@ HF_NOINLINE void hfi_free_other(hf_header *h, void *p) {
     hfi_free_generic(h, p);
 }
 
+/* The fast path, for a p the page map knows: a block of this thread's own page, not freed yet,
+ * whose block size is at least n (n 0: plain free, and the compare folds away). False: nothing
+ * was done. */
+static inline __attribute__((always_inline)) bool free_own(void *p, size_t n) {
+    hf_header *h = (hf_header *)((uintptr_t)p & ~HF_SEGMENT_MASK);
+    hf_heap *heap = hfi_tl_heap;
+    if (HF_UNLIKELY(atomic_load_explicit(&h->owner, memory_order_relaxed) != (uintptr_t)heap))
+        return false;
+    hf_page *pg = hfi_page_of((hf_segment *)h, p);
+    uintptr_t off = (uintptr_t)p - (uintptr_t)pg->start;
+    hf_block *b = p;
+    /* free_limit is 0 while the page is full or holds aligned blocks: those go generic. */
+    if (HF_UNLIKELY(!(off < pg->free_limit && is_block_offset(pg, off) && b->mark != free_mark(b) &&
+                      n <= pg->block_size)))
+        return false;
+    hf_assert(hfi_secure == 0); /* secure levels never come here: links are raw */
+    b->next = pg->local_free;
+    b->mark = free_mark(b);
+    pg->local_free = b;
+    /* An emptied page is kept when it is the only one in its queue (no links), so a malloc/free
+     * loop on one block costs no call. */
+    if (HF_UNLIKELY(--pg->used == 0) && !pg->alone) hfi_heap_page_retire(heap, pg);
+    return true;
+}
+
 HF_API void hf_free(void *p) {
     if (HF_UNLIKELY(!hfi_pagemap_has_header(p))) {
         if (p != NULL) hfi_free_generic(NULL, p);
         return;
     }
-    hf_header *h = (hf_header *)((uintptr_t)p & ~HF_SEGMENT_MASK);
-    hf_heap *heap = hfi_tl_heap;
-    if (HF_LIKELY(atomic_load_explicit(&h->owner, memory_order_relaxed) == (uintptr_t)heap)) {
-        hf_page *pg = hfi_page_of((hf_segment *)h, p);
-        uintptr_t off = (uintptr_t)p - (uintptr_t)pg->start;
-        hf_block *b = p;
-        /* free_limit is 0 while the page is full or holds aligned blocks: those go generic. */
-        if (HF_LIKELY(off < pg->free_limit && is_block_offset(pg, off) &&
-                      b->mark != free_mark(b))) {
-            hf_assert(hfi_secure == 0); /* secure levels never come here: links are raw */
-            b->next = pg->local_free;
-            b->mark = free_mark(b);
-            pg->local_free = b;
-            /* An emptied page is kept when it is the only one in its queue (no links), so a
-             * malloc/free loop on one block costs no call. */
-            if (HF_UNLIKELY(--pg->used == 0) && !pg->alone) hfi_heap_page_retire(heap, pg);
-            return;
-        }
-    }
-    hfi_free_other(h, p);
+    if (HF_LIKELY(free_own(p, 0))) return;
+    hfi_free_other((hf_header *)((uintptr_t)p & ~HF_SEGMENT_MASK), p);
 }
+
+/* C++'s sized delete, operator delete(void *, size_t) and its array form (override/cxx.c has
+ * the other forms): free's fast path with n <= the block size in the same compare (never taken
+ * at the secure levels), every other case to the exact check and report in cxx.c. The shared
+ * library only: in libheapforge.a a reference from free.o would pull cxx.o, and with it
+ * libstdc++, into every C program (cxx.c has the static library's own). */
+#ifdef HF_LIBC_ALIASES
+__attribute__((visibility("default"))) void hfi_cxx_delete_sized(void *p,
+                                                                 size_t n) __asm__("_ZdlPvm");
+void hfi_cxx_delete_sized(void *p, size_t n) {
+    if (HF_LIKELY(hfi_pagemap_has_header(p)) && HF_LIKELY(free_own(p, n))) return;
+    hfi_cxx_delete_checked(p, n);
+}
+__attribute__((visibility("default"), alias("_ZdlPvm"))) void
+hfi_cxx_delete_array_sized(void *p, size_t n) __asm__("_ZdaPvm");
+#endif
 
 /* In the shared library the libc name is the same function, not a wrapper: no extra jump on
  * the hottest call (CMakeLists.txt, HF_LIBC_ALIASES; override.c has the other libc names). */

@@ -240,6 +240,15 @@ static inline void *hfi_page_pop(hf_page *pg, size_t n, bool zero) {
     return b;
 }
 
+/* The malloc fast path's page (malloc, calloc, operator new): the direct table's page for n if
+ * it has a free block, else NULL (the caller takes the heap's slow path). */
+static inline hf_page *hfi_direct_page(hf_heap *heap, size_t n) {
+    if (HF_UNLIKELY(n > HF_DIRECT_MAX)) return NULL;
+    hf_page *pg = heap->direct[(n + 15) >> 4];
+    hf_assert(hfi_secure == 0 || pg->free == NULL); /* secure: links are encoded */
+    return HF_LIKELY(pg->free != NULL) ? pg : NULL;
+}
+
 /* Queue links of a page (beside the page table in its segment). */
 static inline hf_page_link *hfi_page_link(const hf_page *pg) {
     hf_segment *s = hfi_segment_of_page(pg);
@@ -285,6 +294,7 @@ void hfi_heap_collect(hf_heap *heap, bool force);
 void hfi_heap_direct_to(hf_heap *heap, unsigned c, hf_page *pg);
 void hfi_free_remote(hf_header *h, hf_page *pg, hf_block *b); /* free.c */
 void hfi_remote_pending_mark(hf_header *h);                   /* free.c */
+void hfi_cxx_delete_checked(void *p, size_t n); /* override/cxx.c: sized delete's slow path */
 
 /* ---- foreign.c -------------------------------------------------------------------------- */
 void hfi_foreign_open(hf_page *fp, unsigned c);

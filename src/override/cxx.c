@@ -28,9 +28,9 @@
  *    same function as hf_free (linker aliases: CMakeLists.txt, --defsym), no extra jump.
  *  - sized delete(p, n): free_sized's check, with its own report ("operator delete with a wrong
  *    size"): below the secure levels a size larger than the block is wrong; at the secure levels
- *    (the requested size is known) any other size is. The fast path proves n fits p's size class
- *    from the segment's page_class line (written only when a page changes class, so this reads
- *    nothing that the owner thread writes per call), and then is hf_free's.
+ *    (the requested size is known) any other size is. The function is in free.c, on free's
+ *    own fast path with n compared to the block size in the same test; every other case comes
+ *    back here (hfi_cxx_delete_checked) for the exact check, then hf_free.
  *  - aligned delete(p, a): a pointer not aligned to a is reported ("operator delete with a wrong
  *    alignment"), then freed; the sized and aligned form checks both.
  * Errors go through the one reporter (abort, or report and go on with HEAPFORGE_ON_ERROR=warn,
@@ -124,14 +124,6 @@ static HF_NOINLINE void *new_nothrow_retry(size_t n, size_t align, const void *n
 
 /* ---- operator new ------------------------------------------------------------------------- */
 
-/* hf_malloc's fast path (alloc.c): the direct table's page if it has a free block, else NULL. */
-static inline hf_page *direct_page(hf_heap *heap, size_t n) {
-    if (HF_UNLIKELY(n > HF_DIRECT_MAX)) return NULL;
-    hf_page *pg = heap->direct[(n + 15) >> 4];
-    hf_assert(hfi_secure == 0 || pg->free == NULL); /* secure: links are encoded */
-    return HF_LIKELY(pg->free != NULL) ? pg : NULL;
-}
-
 /* The heap's slow path, then (nt NULL) the throwing or (nt set) the nothrow retry. A function
  * of its own, so the fast paths keep no register across a call and end in a tail call. */
 static HF_NOINLINE void *new_slow(hf_heap *heap, size_t n, const void *nt) {
@@ -144,14 +136,14 @@ static HF_NOINLINE void *new_slow(hf_heap *heap, size_t n, const void *nt) {
 HF_EXPORT void *cxx_new(size_t n) __asm__("_Znwm");
 HF_EXPORT void *cxx_new(size_t n) {
     hf_heap *heap = hfi_tl_heap;
-    hf_page *pg = direct_page(heap, n);
+    hf_page *pg = hfi_direct_page(heap, n);
     if (HF_LIKELY(pg != NULL)) return hfi_page_pop(pg, n, false);
     return new_slow(heap, n, NULL);
 }
 
 HF_EXPORT void *cxx_new_nothrow(size_t n, const void *nt) {
     hf_heap *heap = hfi_tl_heap;
-    hf_page *pg = direct_page(heap, n);
+    hf_page *pg = hfi_direct_page(heap, n);
     if (HF_LIKELY(pg != NULL)) return hfi_page_pop(pg, n, false);
     return new_slow(heap, n, nt);
 }
@@ -198,23 +190,6 @@ HF_CXX_ALIAS("_ZdlPvRKSt9nothrow_t")
 void cxx_delete_array_nothrow(void *p, const void *nt) __asm__("_ZdaPvRKSt9nothrow_t");
 #endif
 
-/* Does n fit p's block size? false sends the caller to the exact check. A block of this
- * thread's heap: its page descriptor, which hf_free reads next anyway. Another heap's: its
- * segment's page_class line, not the descriptor its owner writes on every call (free.c,
- * keep_fast). Only the owner test proves a small or medium segment; spans and lab regions (owned
- * by no heap) and foreign pointers go to the exact check. */
-static inline bool size_fits(const void *p, size_t n) {
-    if (HF_UNLIKELY(!hfi_pagemap_has_header(p))) return false;
-    hf_segment *s = (hf_segment *)((uintptr_t)p & ~HF_SEGMENT_MASK);
-    if (HF_LIKELY(atomic_load_explicit(&s->h.owner, memory_order_relaxed) ==
-                  (uintptr_t)hfi_tl_heap))
-        return n <= hfi_page_of(s, p)->block_size;
-    if (s->h.kind != HF_SEG_SMALL && s->h.kind != HF_SEG_MEDIUM) return false;
-    uintptr_t i = ((uintptr_t)p - (uintptr_t)s) >> s->h.page_shift;
-    unsigned c = __atomic_load_n(&s->page_class[i], __ATOMIC_RELAXED);
-    return c < HF_CLASS_COUNT && n <= hfi_class_size[c];
-}
-
 /* free_sized's check (free.c), with this file's report; then the free. */
 static HF_NOINLINE void delete_checked(void *p, size_t n) {
     if (p != NULL) {
@@ -229,15 +204,19 @@ static HF_NOINLINE void delete_checked(void *p, size_t n) {
     hf_free(p);
 }
 
+/* The shared library's sized delete (_ZdlPvm, _ZdaPvm) is in free.c, on free's fast path; its
+ * other cases come here. The static library's is here: always the exact check. */
+#ifdef HF_LIBC_ALIASES
+HF_NOINLINE void hfi_cxx_delete_checked(void *p, size_t n) {
+    delete_checked(p, n);
+}
+#else
 HF_EXPORT void cxx_delete_sized(void *p, size_t n) __asm__("_ZdlPvm");
 HF_EXPORT void cxx_delete_sized(void *p, size_t n) {
-    if (HF_LIKELY(hfi_secure == 0 && size_fits(p, n))) {
-        hf_free(p);
-        return;
-    }
     delete_checked(p, n);
 }
 HF_CXX_ALIAS("_ZdlPvm") void cxx_delete_array_sized(void *p, size_t n) __asm__("_ZdaPvm");
+#endif
 
 static inline void check_alignment(void *p, size_t align) {
     if (HF_UNLIKELY(!hf_is_pow2(align) || ((uintptr_t)p & (align - 1)) != 0))
