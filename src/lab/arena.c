@@ -10,8 +10,13 @@
  *
  * sbrk backing: regions come from moving the program break. A region starts on a segment
  * boundary (the break is padded up to one first) and grows in place while nothing else moves
- * the break; requests of mmap_threshold bytes or more get a "direct" region of their own (a
- * mapping holding a header and one block, no policy), unmapped as soon as it is freed. */
+ * the break.
+ *
+ * Direct regions: a mapping holding a header and one block, no policy, unmapped as soon as it is
+ * freed and resized with mremap (no copy). They take requests of mmap_threshold bytes or more
+ * with sbrk backing, of LAB_DIRECT_MIN or more with mmap backing, and every request the policy
+ * could not hold in any region (buddy above its largest order), so no policy refuses a block the
+ * machine can map. */
 #include "internal/internal.h"
 #include "lab/lab.h"
 
@@ -20,6 +25,9 @@
 #define LAB_DEFAULT_REGION         ((size_t)1 << 20)
 #define LAB_DEFAULT_MMAP_THRESHOLD ((size_t)128 << 10)
 #define LAB_FEED_STEP              ((size_t)64 << 10) /* least piece fed to an extending policy */
+/* mmap backing: blocks this big get a direct region (the fast allocator's huge threshold), so a
+ * huge block goes back to the OS when freed and grows by mremap instead of a copy. */
+#define LAB_DIRECT_MIN ((size_t)32 << 20)
 
 enum { REGION_MMAP, REGION_SBRK, REGION_DIRECT };
 
@@ -267,7 +275,27 @@ static bool arena_grow_locked(hf_arena *a, size_t n, fresh_mark *fm) {
     return true;
 }
 
-/* ---- direct regions (sbrk backing) ------------------------------------------------------- */
+/* ---- direct regions ---------------------------------------------------------------------- */
+/* Does a block of n bytes aligned to align get a direct region (see the top comment)? Reads only
+ * what never changes after creation (region_need depends on the configuration alone). */
+static bool goes_direct(const hf_arena *a, size_t align, size_t n) {
+    size_t lim = a->backing == HF_BACKING_SBRK ? a->mmap_threshold : LAB_DIRECT_MIN;
+    if (n >= lim) return true;
+    size_t extra = align > HF_LAB_ALIGN ? align + 64 : 0; /* what arena_alloc asks the policy for */
+    return a->policy->region_need(a->state, n + extra) == SIZE_MAX;
+}
+
+static void direct_link_locked(hf_arena *a, hf_lab_direct *d) {
+    d->prev = NULL;
+    d->r.next = a->direct != NULL ? &a->direct->r : NULL;
+    if (a->direct != NULL) a->direct->prev = d;
+    a->direct = d;
+    a->direct_count++;
+    a->live += d->usable;
+    if (a->live > a->peak_live) a->peak_live = a->live;
+    note_footprint(a, d->r.h.map_size);
+}
+
 /* A mapping of its own for one block of n bytes aligned to align; linked into the arena. */
 static void *direct_alloc(hf_arena *a, size_t align, size_t n) {
     size_t hdr = direct_header_size();
@@ -283,15 +311,9 @@ static void *direct_alloc(hf_arena *a, size_t align, size_t n) {
     d->r.type = REGION_DIRECT;
     d->payload = (uint8_t *)hf_align_up((uintptr_t)d + hdr, align);
     d->usable = (size_t)((uint8_t *)d + msize - d->payload);
-    d->prev = NULL;
+    d->r.h.map_size = msize;
     hfi_lock(&a->lock);
-    d->r.next = a->direct != NULL ? &a->direct->r : NULL;
-    if (a->direct != NULL) a->direct->prev = d;
-    a->direct = d;
-    a->direct_count++;
-    a->live += d->usable;
-    if (a->live > a->peak_live) a->peak_live = a->live;
-    note_footprint(a, msize);
+    direct_link_locked(a, d);
     /* Published under the lock so a walk or check never sees half of it. */
     hfi_header_publish(&d->r.h, base, msize, true);
     hfi_unlock(&a->lock);
@@ -309,6 +331,29 @@ static void direct_unlink_locked(hf_arena *a, hf_lab_direct *d) {
     a->direct_count--;
     a->live -= d->usable;
     a->footprint -= d->r.h.map_size;
+}
+
+/* The direct block d holding at least n bytes, resized with mremap (the pages move, the bytes
+ * are not copied; the payload keeps its offset in the mapping), or NULL when the kernel refuses,
+ * d unchanged. A shrink by less than half keeps the mapping. */
+static void *direct_resize(hf_arena *a, hf_lab_direct *d, size_t n) {
+    size_t off = (size_t)(d->payload - (uint8_t *)d), old = d->r.h.map_size;
+    if (n > SIZE_MAX - off - HF_OS_PAGE_SIZE) return NULL;
+    size_t size = hf_align_up(off + n, HF_OS_PAGE_SIZE);
+    if (size <= old && size > old / 2) return d->payload;
+    hfi_lock(&a->lock);
+    direct_unlink_locked(a, d);
+    hfi_pagemap_unregister(d, (uint8_t *)d + old);
+    hf_lab_direct *nd = hfi_os_remap(d, old, size, HF_SEGMENT_SIZE, true);
+    bool ok = nd != NULL;
+    if (!ok) nd = d, size = old; /* the old mapping stays as it was */
+    nd->payload = (uint8_t *)nd + off;
+    nd->usable = size - off;
+    nd->r.h.map_size = size;
+    direct_link_locked(a, nd);
+    hfi_header_publish(&nd->r.h, nd, size, true);
+    hfi_unlock(&a->lock);
+    return ok ? nd->payload : NULL;
 }
 
 /* ---- the registry: every live arena, so fork() can hold all their locks ------------------ */
@@ -428,6 +473,7 @@ static void sbrk_release(hf_lab_region *r) {
 HF_API void hf_arena_destroy(hf_arena *a) {
     if (a == NULL) return;
     registry_remove(a);
+    if (a->policy->destroy != NULL) a->policy->destroy(a->state);
     hf_lab_direct *d = a->direct;
     while (d != NULL) {
         hf_lab_direct *next = (hf_lab_direct *)d->r.next;
@@ -470,7 +516,7 @@ static void *arena_alloc(hf_arena *a, size_t align, size_t n, size_t *dirty) {
         hfi_set_enomem();
         return NULL;
     }
-    if (a->backing == HF_BACKING_SBRK && n >= a->mmap_threshold) {
+    if (goes_direct(a, align, n)) {
         void *d = direct_alloc(a, align, n);
         if (d == NULL) hfi_set_enomem();
         if (dirty) *dirty = 0;
@@ -650,8 +696,14 @@ HF_API void *hf_arena_realloc(hf_arena *a, void *p, size_t n) {
             hfi_report_error("invalid free", p, 0);
             return NULL;
         }
-        /* Still above the threshold and it fits: keep the mapping. */
-        if (n <= old && n >= a->mmap_threshold) return p;
+        /* Still a direct block: the mapping is resized (no copy); else the block moves into the
+         * policy's regions. */
+        if (goes_direct(a, HF_LAB_ALIGN, n)) {
+            void *q = direct_resize(a, (hf_lab_direct *)r, n);
+            if (q != NULL || n <= old) return q ? q : p;
+            hfi_set_enomem();
+            return NULL;
+        }
         return realloc_move(a, p, old, n);
     }
     hfi_lock(&a->lock);
@@ -662,8 +714,8 @@ HF_API void *hf_arena_realloc(hf_arena *a, void *p, size_t n) {
         hfi_report_error(why ? why : "invalid free", p, 0);
         return NULL;
     }
-    /* With sbrk backing a block growing to the threshold moves to a mapping of its own. */
-    bool to_direct = a->backing == HF_BACKING_SBRK && n >= a->mmap_threshold;
+    /* A block growing to the direct threshold moves to a mapping of its own. */
+    bool to_direct = goes_direct(a, HF_LAB_ALIGN, n);
     if (!to_direct && (a->policy->resize(a->state, p, n) || grow_at_end_locked(a, r, p, old, n))) {
         a->live = a->live - old + a->policy->usable_size(a->state, p);
         if (a->live > a->peak_live) a->peak_live = a->live;

@@ -1,8 +1,8 @@
 /* lab/block.c -- regions of the boundary-tagged block layer (see block.h): sentinel set-up, the
- * address-sorted region list (lookup O(regions)), the physical scan that check() builds on, and
- * the slow naming of a bad free that every tiling policy shares (hfi_lab_classify, lab.h).
- * Every walk checks bounds before it reads a tag, so a corrupted size never sends it outside
- * its region. */
+ * address-sorted region list and index (lookup O(log regions), region.c), the physical scan that
+ * check() builds on, and the slow naming of a bad free that every tiling policy shares
+ * (hfi_lab_classify, lab.h). Every walk checks bounds before it reads a tag, so a corrupted size
+ * never sends it outside its region. */
 #include "lab/block.h"
 #include "lab/lab.h"
 
@@ -39,10 +39,15 @@ uint8_t *hfi_block_region_init(uint64_t key, hfi_region **list, void *start, siz
     hfi_region *r = (hfi_region *)(s + HFI_BLOCK_TAG);
     r->end = s + size;
     hfi_block_write_hdr(key, hfi_block_epilogue(r), 0, true);
-    hfi_region **pp = list;
-    while (*pp && (uintptr_t)*pp < (uintptr_t)r) pp = &(*pp)->next;
+    hfi_region *head = *list;
+    hfi_lab_rnode *root = head ? head->root : NULL;
+    hfi_region *pred = (hfi_region *)hfi_lab_rtree_insert(&root, &r->node);
+    hfi_region **pp = pred ? &pred->next : list;
     r->next = *pp;
     *pp = r;
+    r->root = NULL;
+    if (head && head != *list) head->root = NULL; /* r is the new head */
+    (*list)->root = root;
     size_t room = size - HFI_REGION_PRO - HFI_REGION_EPI;
     if (size < HFI_REGION_MIN) return NULL;
     uint8_t *b = hfi_block_first(r);
@@ -51,12 +56,11 @@ uint8_t *hfi_block_region_init(uint64_t key, hfi_region **list, void *start, siz
 }
 
 const hfi_region *hfi_block_region_of(const hfi_region *list, const void *p) {
-    for (const hfi_region *r = list; r; r = r->next) {
-        if ((uintptr_t)p >= (uintptr_t)hfi_block_first(r) &&
-            (uintptr_t)p < (uintptr_t)hfi_block_epilogue(r))
-            return r;
-        if ((uintptr_t)r > (uintptr_t)p) break;
-    }
+    if (list == NULL) return NULL;
+    const hfi_region *r = (const hfi_region *)hfi_lab_rtree_floor(list->root, p);
+    if (r != NULL && (uintptr_t)p >= (uintptr_t)hfi_block_first(r) &&
+        (uintptr_t)p < (uintptr_t)hfi_block_epilogue(r))
+        return r;
     return NULL;
 }
 
@@ -76,6 +80,12 @@ const char *hfi_block_region_scan(uint64_t key, const hfi_region *r, hfi_block_v
     uint8_t *b = hfi_block_first(r), *epi = hfi_block_epilogue(r);
     if (!hfi_block_hdr_ok(key, epi) || hfi_block_hdr(epi)->sf != 1u)
         return "region epilogue damaged";
+    if (r->root != NULL) { /* the head: the index must hold exactly the listed regions */
+        size_t n = 0;
+        for (const hfi_region *q = r; q != NULL && n <= ((size_t)1 << 32); q = q->next) n++;
+        const char *why = hfi_lab_rtree_check(r->root, n);
+        if (why) return why;
+    }
     bool prev_free = false;
     while (b < epi) {
         if (!hfi_block_hdr_ok(key, b)) return "block header damaged";

@@ -9,8 +9,11 @@
  * Block sizes are multiples of 16 and at least HFI_BLOCK_MIN; payloads are 16-aligned because
  * blocks are.
  *
- * Region: [prologue 48: header, region descriptor, footer][blocks ...][epilogue 16: header of
- * size 0, used]. The sentinels are used blocks, so coalescing never looks outside a region.
+ * Region: [prologue 80: header, region descriptor, footer][blocks ...][epilogue 16: header of
+ * size 0, used]. The sentinels are used blocks, so coalescing never looks outside a region. The
+ * descriptors form an address-ordered list and the lab's shared region index (lab.h, region.c),
+ * whose root the lowest region's descriptor holds, so a pointer's region is found in expected
+ * O(log regions) from the list head alone.
  *
  * A free block holds an hfi_fnode at its payload: two skip-list towers (one keyed by address,
  * whose level 0 with the prev links is the address-ordered doubly-linked free list, one keyed by
@@ -25,10 +28,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lab/lab.h"
+
 #define HFI_BLOCK_TAG      16 /* bytes of a header, and of a footer */
 #define HFI_BLOCK_OVERHEAD 32 /* header + footer */
 #define HFI_BLOCK_MIN      64 /* tags + fnode with one level per tower */
-#define HFI_REGION_PRO     48 /* prologue: header, descriptor, footer */
+#define HFI_REGION_PRO     80 /* prologue: header, descriptor, footer */
 #define HFI_REGION_EPI     16 /* epilogue: header only */
 #define HFI_REGION_MIN     (HFI_REGION_PRO + HFI_BLOCK_MIN + HFI_REGION_EPI)
 #define HFI_SL_MAX         16 /* skip-list levels (p = 1/4: ample for 4^16 nodes) */
@@ -41,11 +46,16 @@ typedef struct hfi_btag {
     uint64_t check; /* hfi_tag_check(sf, block, magic) */
 } hfi_btag;
 
-/* The descriptor in a region's prologue; regions form a list sorted by address. */
+/* The descriptor in a region's prologue; regions form a list sorted by address and a tree
+ * (node, first: the index keys descriptors by their address). */
 typedef struct hfi_region {
+    hfi_lab_rnode node;
     struct hfi_region *next;
-    uint8_t *end; /* one past the region */
+    uint8_t *end;        /* one past the region */
+    hfi_lab_rnode *root; /* the index's root: in the list head (the lowest region) only */
+    uint64_t pad;
 } hfi_region;
+_Static_assert(sizeof(hfi_region) == HFI_REGION_PRO - 2 * HFI_BLOCK_TAG, "region descriptor");
 
 /* A free block's node, at the block's payload. link[] holds the address tower (h[0] entries)
  * then the size tower (h[1] entries), unless the node has an out-of-line tower record (ext, see
@@ -165,13 +175,15 @@ static inline hfi_fnode **hfi_node_tower(const hfi_fnode *n, unsigned which) {
 /* Writes the sentinels of [start, start + size) and links the region into *list (by address).
  * Returns the one free block spanning the rest, or NULL when there is no room for one. */
 uint8_t *hfi_block_region_init(uint64_t key, hfi_region **list, void *start, size_t size);
-/* The region whose block area holds p, or NULL. */
+/* The region whose block area holds p, or NULL; list is the head (lowest region). Expected
+ * O(log regions). */
 const hfi_region *hfi_block_region_of(const hfi_region *list, const void *p);
 /* A free found a bad header at hdr: hfi_lab_classify (lab.h) over the region's blocks. */
 const char *hfi_block_classify(uint64_t key, const hfi_region *r, const void *hdr);
 typedef void (*hfi_block_visit)(uint8_t *blk, size_t size, bool used, void *arg);
 /* Validates one region's sentinels and every block tag, calling fn for each block; returns NULL
- * or the first violation. Never reads outside the region. */
+ * or the first violation. Never reads outside the region. The head's scan also checks the
+ * region index against the list. */
 const char *hfi_block_region_scan(uint64_t key, const hfi_region *r, hfi_block_visit fn, void *arg);
 
 /* ---- skiplist.c: skip lists of free nodes (expected O(log N) per operation) ------------- */

@@ -7,7 +7,13 @@
  * halves; free merges a block with its buddy for as long as the buddy is free and of the same
  * order. Each order has a free list and a count; a bitmap of non-empty orders finds the order
  * to split with one count-trailing-zeros. A region is carved into maximal aligned power-of-two
- * blocks relative to its start; region descriptors live in the state (up to BD_REGIONS).
+ * blocks relative to its start. Its descriptor (base, size) goes into an address-sorted table,
+ * binary-searched by every free (O(log regions)): the blocks start at the region's first byte, so
+ * a buddy region has no room for a record of its own. The first BD_INLINE descriptors live in
+ * the state; beyond that the table moves to a mapping of its own that doubles as it fills (no
+ * cap on the number of regions), released by destroy. The table keeps free room at both ends, so
+ * regions arriving in address order (the break grows up, mmap hands out addresses downwards)
+ * are inserted without moving the others.
  *
  * Guarantee: malloc and free take O(max order) steps; internal fragmentation is below 50% plus
  * the header; no two free buddies of the same order (below the maximum) coexist.
@@ -24,7 +30,7 @@
 #define BD_MIN_ORDER 5
 #define BD_ORDERS    41 /* orders 0..40; the largest maximum order is 40 */
 #define BD_DEF_ORDER 22
-#define BD_REGIONS   256
+#define BD_INLINE    256 /* region descriptors kept in the state */
 #define BD_ORDER     ((uint64_t)63)
 #define BD_FREE      ((uint64_t)64)
 #define BD_ALIAS     ((uint64_t)128)
@@ -42,8 +48,11 @@ typedef struct bd_region {
 } bd_region;
 
 typedef struct bd_state {
-    bd_region regions[BD_REGIONS]; /* sorted by base */
-    unsigned nregions;
+    bd_region inline_table[BD_INLINE];
+    bd_region *map;         /* the table when it outgrew the state (a mapping), else NULL */
+    size_t map_bytes;       /* the mapping's size */
+    size_t cap;             /* entries the table holds */
+    size_t first, nregions; /* the descriptors: table[first .. first + nregions), by base */
     unsigned max_order;
     uint64_t nonempty;
     bd_block *lists[BD_ORDERS];
@@ -69,19 +78,67 @@ static void bd_set(const bd_state *st, bd_block *b, uint64_t tag) {
     b->check = hfi_tag_check(st->secret, tag, b, BD_MAGIC);
 }
 
-/* The region holding address a, or NULL. */
-static const bd_region *bd_region_of(const bd_state *st, const void *a) {
-    unsigned lo = 0, hi = st->nregions;
-    while (lo < hi) { /* first region with base > a */
-        unsigned mid = (lo + hi) / 2;
-        if ((uintptr_t)st->regions[mid].base <= (uintptr_t)a)
+/* The sorted descriptors: regions(st)[0 .. nregions). */
+static bd_region *bd_regions(const bd_state *st) {
+    return (st->map ? st->map : (bd_region *)(uintptr_t)st->inline_table) + st->first;
+}
+
+/* Index of the first region with base > a. */
+static size_t bd_upper(const bd_state *st, const void *a) {
+    const bd_region *t = bd_regions(st);
+    size_t lo = 0, hi = st->nregions;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if ((uintptr_t)t[mid].base <= (uintptr_t)a)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo == 0) return NULL;
-    const bd_region *r = &st->regions[lo - 1];
+    return lo;
+}
+
+/* The region holding address a, or NULL: O(log regions). */
+static const bd_region *bd_region_of(const bd_state *st, const void *a) {
+    size_t i = bd_upper(st, a);
+    if (i == 0) return NULL;
+    const bd_region *r = &bd_regions(st)[i - 1];
     return (uintptr_t)a - (uintptr_t)r->base < r->size ? r : NULL;
+}
+
+/* Room for one more descriptor at sorted position i (0 .. nregions); returns its slot, or NULL
+ * when no memory is left for a bigger table. The descriptors on the shorter side of i move one
+ * place towards their free end; when that end is full, the table is first centred again (while a
+ * quarter of it is free) or moved to a mapping twice its size, so regions that arrive in address
+ * order cost O(1) amortised. */
+static bd_region *bd_table_slot(bd_state *st, size_t i) {
+    size_t n = st->nregions;
+    bool down = i < n - i;
+    if (down ? st->first == 0 : st->first + n == st->cap) {
+        bd_region *base = st->map ? st->map : st->inline_table, *to = base;
+        size_t cap = st->cap, bytes = st->map_bytes;
+        if (cap - n < cap / 4) {
+            void *mb;
+            size_t msize;
+            bytes = hf_align_up(2 * cap * sizeof(bd_region), HF_OS_PAGE_SIZE);
+            to = hfi_os_map_aligned(bytes, HF_OS_PAGE_SIZE, &mb, &msize);
+            if (to == NULL) return NULL;
+            cap = bytes / sizeof(bd_region);
+        }
+        size_t first = (cap - n) / 2;
+        __builtin_memmove(to + first, base + st->first, n * sizeof *to);
+        if (to != base && st->map) hfi_os_unmap(st->map, st->map_bytes);
+        if (to != base) st->map = to, st->map_bytes = bytes;
+        st->cap = cap, st->first = first;
+    }
+    bd_region *t = bd_regions(st);
+    if (down) { /* [0, i) moves down one place */
+        st->first--;
+        t--;
+        __builtin_memmove(t, t + 1, i * sizeof *t);
+    } else { /* [i, n) moves up one place */
+        __builtin_memmove(t + i + 1, t + i, (n - i) * sizeof *t);
+    }
+    return &t[i];
 }
 
 /* Smallest order whose block holds bytes, or BD_ORDERS if above the maximum. */
@@ -182,6 +239,14 @@ static void bd_init(void *state, const hf_lab_config *cfg) {
     unsigned m = cfg->buddy_max_order ? cfg->buddy_max_order : BD_DEF_ORDER;
     st->max_order = m < BD_MIN_ORDER ? BD_MIN_ORDER : m > BD_ORDERS - 1 ? BD_ORDERS - 1 : m;
     st->secret = cfg->secret;
+    st->cap = BD_INLINE;
+    st->first = BD_INLINE / 2;
+}
+
+static void bd_destroy(void *state) {
+    bd_state *st = state;
+    if (st->map) hfi_os_unmap(st->map, st->map_bytes);
+    st->map = NULL;
 }
 
 static size_t bd_region_need(const void *state, size_t n) {
@@ -193,15 +258,12 @@ static size_t bd_region_need(const void *state, size_t n) {
 
 static void bd_add_region(void *state, void *start, size_t size) {
     bd_state *st = state;
-    if (((uintptr_t)start & 15) || size < ((size_t)1 << BD_MIN_ORDER) || st->nregions == BD_REGIONS)
-        return;
-    unsigned i = st->nregions++;
-    while (i > 0 && (uintptr_t)st->regions[i - 1].base > (uintptr_t)start) {
-        st->regions[i] = st->regions[i - 1];
-        i--;
-    }
-    st->regions[i].base = start;
-    st->regions[i].size = size;
+    if (((uintptr_t)start & 15) || size < ((size_t)1 << BD_MIN_ORDER)) return;
+    bd_region *slot = bd_table_slot(st, bd_upper(st, start));
+    if (slot == NULL) return; /* no memory for the table: the region stays unused */
+    st->nregions++;
+    slot->base = start;
+    slot->size = size;
     for (size_t off = 0; size - off >= ((size_t)1 << BD_MIN_ORDER);) {
         unsigned k = off ? (unsigned)__builtin_ctzll(off) : 63;
         if (k > st->max_order) k = st->max_order;
@@ -318,9 +380,11 @@ static bool bd_resize(void *state, void *p, size_t n) {
 static const char *bd_check(const void *state) {
     const bd_state *st = state;
     size_t walk_counts[BD_ORDERS] = {0}, used = 0;
-    if (st->nregions > BD_REGIONS || st->max_order >= BD_ORDERS) return "buddy: state overwritten";
-    for (unsigned i = 0; i < st->nregions; i++) {
-        const bd_region *r = &st->regions[i];
+    if (st->cap < BD_INLINE || st->first > st->cap || st->nregions > st->cap - st->first ||
+        (st->map == NULL && st->cap != BD_INLINE) || st->max_order >= BD_ORDERS)
+        return "buddy: state overwritten";
+    for (size_t i = 0; i < st->nregions; i++) {
+        const bd_region *r = &bd_regions(st)[i];
         if (((uintptr_t)r->base & 15) ||
             (i && (uintptr_t)r[-1].base + r[-1].size > (uintptr_t)r->base))
             return "buddy: regions out of order or overlapping";
@@ -378,8 +442,8 @@ static const char *bd_check(const void *state) {
 
 static void bd_walk(const void *state, hf_lab_visit_fn fn, void *arg) {
     const bd_state *st = state;
-    for (unsigned i = 0; i < st->nregions; i++) {
-        const bd_region *r = &st->regions[i];
+    for (size_t i = 0; i < st->nregions; i++) {
+        const bd_region *r = &bd_regions(st)[i];
         for (size_t off = 0; r->size - off >= ((size_t)1 << BD_MIN_ORDER);) {
             uint8_t *a = r->base + off;
             const bd_block *b = (const bd_block *)a;
@@ -409,6 +473,7 @@ const hf_lab_policy hfi_policy_buddy = {
     .name = "buddy",
     .state_size = (sizeof(bd_state) + 15) & ~(size_t)15,
     .init = bd_init,
+    .destroy = bd_destroy,
     .region_need = bd_region_need,
     .add_region = bd_add_region,
     .malloc = bd_malloc,

@@ -2,9 +2,10 @@
  * (fit_*.c, segfit.c, buddy.c, tlsf.c).
  *
  * An arena owns a lock, a set of regions it got from the OS, and one policy. A policy places
- * blocks inside the regions the arena hands it and keeps *all* of its metadata either inside
- * those regions or in its state struct, which the arena stores inside its own first region:
- * the lab never calls libc's allocator. The arena serialises every call (policies need no
+ * blocks inside the regions the arena hands it and keeps its metadata inside those regions or in
+ * its state struct, which the arena stores inside its own first region (buddy's region table,
+ * once it outgrows the state, takes a mapping of its own: destroy below): the lab never calls
+ * libc's allocator. The arena serialises every call (policies need no
  * locking) and grows by adding regions when a policy's malloc returns NULL.
  *
  * Every block a policy returns is 16-byte aligned. Freeing a pointer the policy did not hand
@@ -67,6 +68,9 @@ typedef struct hf_lab_policy {
     size_t state_size; /* bytes of state the arena reserves for the policy (16-aligned) */
     /* Empty state; no memory yet. */
     void (*init)(void *state, const hf_lab_config *cfg);
+    /* Releases what the policy holds outside its regions and state (buddy: a region table that
+     * outgrew the state); the arena calls it before it unmaps the regions. NULL: nothing. */
+    void (*destroy)(void *state);
     /* Smallest region (bytes) from which malloc(n) is sure to succeed once added. */
     size_t (*region_need)(const void *state, size_t n);
     /* New memory: [start, start + size), 16-aligned, size a multiple of 16. Regions never
@@ -117,6 +121,44 @@ typedef struct hf_lab_policy {
 typedef size_t (*hfi_lab_tag_fn)(const void *ctx, const uint8_t *b, bool *used);
 const char *hfi_lab_classify(const uint8_t *first, const uint8_t *end, const void *hdr,
                              hfi_lab_tag_fn tag, const void *ctx);
+
+/* ---- region.c: the shared region index ----------------------------------------------------
+ * A treap of region records keyed by the record's own address (a record sits at or near its
+ * region's start, so records and regions are in the same order): the region holding p is the
+ * greatest record at or below p, found in expected O(log regions). Nodes live in the records;
+ * records are never removed. */
+typedef struct hfi_lab_rnode {
+    struct hfi_lab_rnode *kid[2];
+} hfi_lab_rnode;
+/* Links n (not yet in the tree at *root); returns the greatest node below n, or NULL. */
+hfi_lab_rnode *hfi_lab_rtree_insert(hfi_lab_rnode **root, hfi_lab_rnode *n);
+/* The greatest node at or below p, or NULL. */
+hfi_lab_rnode *hfi_lab_rtree_floor(const hfi_lab_rnode *root, const void *p);
+/* Search order, heap order and exactly n nodes; NULL when valid. */
+const char *hfi_lab_rtree_check(const hfi_lab_rnode *root, size_t n);
+
+/* A region record at the start of its region, [record, record + size): the index's node, the
+ * address-ordered list, the policy's magic (magic ^ address) and a last word the policy may use
+ * (segregated fit: a used footer fencing the first block). 48 bytes. */
+typedef struct hfi_lab_rrec {
+    hfi_lab_rnode node;
+    struct hfi_lab_rrec *next;
+    size_t size;
+    size_t magic;
+    size_t last;
+} hfi_lab_rrec;
+typedef struct hfi_lab_rset {
+    hfi_lab_rnode *root;
+    hfi_lab_rrec *head; /* lowest address first */
+    size_t count;
+} hfi_lab_rset;
+void hfi_lab_rset_add(hfi_lab_rset *s, hfi_lab_rrec *r); /* r->size and r->magic already set */
+/* The record whose region [r, r + size) holds p, or NULL. */
+hfi_lab_rrec *hfi_lab_rset_find(const hfi_lab_rset *s, const void *p);
+/* The record whose region ends exactly at end, or NULL. */
+hfi_lab_rrec *hfi_lab_rset_ending_at(const hfi_lab_rset *s, const void *end);
+/* List order, no overlap, magics, count and the index; NULL when valid. */
+const char *hfi_lab_rset_check(const hfi_lab_rset *s, size_t magic);
 
 /* arena.c: the policy state of arena a (tests that look inside a policy run by an arena). */
 struct hf_arena;

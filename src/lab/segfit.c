@@ -12,9 +12,10 @@
  * of the next non-empty class, which always fits. Frees coalesce immediately with both
  * neighbours, so no two free blocks are ever adjacent.
  *
- * Region layout: [region record 32 B (its last word is a "used" fence footer)] [blocks...]
- * [sentinel header 16 B, size 0, used]. Regions are kept in an address-ordered list threaded
- * through their records. */
+ * Region layout: [region record 48 B (its last word is a "used" fence footer)] [blocks...]
+ * [sentinel header 16 B, size 0, used]. The records are in the lab's shared region index
+ * (region.c): an address-ordered list for walks and a tree that finds a pointer's region in
+ * O(log regions). */
 #include "lab/lab.h"
 #include "lab/block.h"
 #include "internal/internal.h"
@@ -25,7 +26,7 @@
 #define SF_USED     ((size_t)1)
 #define SF_CLASSES  64
 #define SF_EXACT    32 /* classes 0..31 hold exactly 16 * class bytes */
-#define SF_RREC     32
+#define SF_RREC     48
 #define SF_SENT     16
 #define SF_MAX_REQ  ((size_t)1 << 46)
 #define SF_MAGIC    ((size_t)0x5e9f17a3c0de4b1dULL)
@@ -36,15 +37,12 @@ typedef struct sf_block {
     struct sf_block *next, *prev; /* free blocks only */
 } sf_block;
 
-typedef struct sf_region {
-    struct sf_region *next;
-    size_t size;
-    size_t magic;
-    size_t fence; /* footer of the (nonexistent) block left of the first block: used */
-} sf_region;
+/* size: the whole region, record and sentinel included; last: the footer of the (nonexistent)
+ * block left of the first block, SF_USED. */
+typedef hfi_lab_rrec sf_region;
 
 typedef struct sf_state {
-    sf_region *regions;
+    hfi_lab_rset regions;
     sf_block *lists[SF_CLASSES];
     uint64_t nonempty;
     size_t min_split;
@@ -95,11 +93,10 @@ static size_t sf_request(size_t n) {
     return s < SF_MIN ? SF_MIN : s;
 }
 
-/* The region whose block area contains address a, or NULL. */
+/* The region whose block area contains address a, or NULL: O(log regions). */
 static const sf_region *sf_region_of(const sf_state *st, const void *a) {
-    for (const sf_region *r = st->regions; r; r = r->next)
-        if ((const uint8_t *)a >= sf_first(r) && (const uint8_t *)a < sf_end(r)) return r;
-    return NULL;
+    const sf_region *r = hfi_lab_rset_find(&st->regions, a);
+    return r && (const uint8_t *)a >= sf_first(r) && (const uint8_t *)a < sf_end(r) ? r : NULL;
 }
 
 static void sf_insert(sf_state *st, sf_block *b) {
@@ -211,11 +208,8 @@ static void sf_add_region(void *state, void *start, size_t size) {
     sf_region *r = start;
     r->size = size;
     r->magic = SF_MAGIC ^ (uintptr_t)r;
-    r->fence = SF_USED;
-    sf_region **pp = &st->regions;
-    while (*pp && (uintptr_t)*pp < (uintptr_t)r) pp = &(*pp)->next;
-    r->next = *pp;
-    *pp = r;
+    r->last = SF_USED;
+    hfi_lab_rset_add(&st->regions, r);
     sf_set(st, (sf_block *)sf_end(r), 0, true);
     sf_block *b = (sf_block *)sf_first(r);
     sf_set(st, b, size - SF_RREC - SF_SENT, false);
@@ -225,8 +219,7 @@ static void sf_add_region(void *state, void *start, size_t size) {
 /* The region ending at end grows: the sentinel moves up, the piece joins a free last block. */
 static bool sf_extend(void *state, void *end, size_t size) {
     sf_state *st = state;
-    sf_region *r = st->regions;
-    while (r && (uint8_t *)r + r->size != (uint8_t *)end) r = r->next;
+    sf_region *r = hfi_lab_rset_ending_at(&st->regions, end);
     if (!r || size < SF_MIN || (size & 15)) return false;
     sf_block *b = (sf_block *)sf_end(r);
     size_t s = size, lw = *(size_t *)((uint8_t *)b - sizeof(size_t));
@@ -370,14 +363,11 @@ static bool sf_resize(void *state, void *p, size_t n) {
 
 static const char *sf_check(const void *state) {
     const sf_state *st = state;
-    size_t free_walk = 0, used_walk = 0, nreg = 0;
-    const sf_region *prev_r = NULL;
-    for (const sf_region *r = st->regions; r; prev_r = r, r = r->next) {
-        if (++nreg > ((size_t)1 << 24)) return "segregated: region list cycle";
-        if (r->magic != (SF_MAGIC ^ (uintptr_t)r) || r->fence != SF_USED)
-            return "segregated: region record overwritten";
-        if (prev_r && (uintptr_t)prev_r + prev_r->size > (uintptr_t)r)
-            return "segregated: regions out of order or overlapping";
+    size_t free_walk = 0, used_walk = 0;
+    const char *why = hfi_lab_rset_check(&st->regions, SF_MAGIC);
+    if (why) return why;
+    for (const sf_region *r = st->regions.head; r; r = r->next) {
+        if (r->last != SF_USED) return "segregated: region record overwritten";
         const uint8_t *a = sf_first(r), *end = sf_end(r);
         bool prev_free = false;
         while (a < end) {
@@ -421,7 +411,7 @@ static const char *sf_check(const void *state) {
 
 static void sf_walk(const void *state, hf_lab_visit_fn fn, void *arg) {
     const sf_state *st = state;
-    for (const sf_region *r = st->regions; r; r = r->next)
+    for (const sf_region *r = st->regions.head; r; r = r->next)
         for (uint8_t *a = sf_first(r); a < sf_end(r);) {
             const sf_block *b = (const sf_block *)a;
             hf_lab_block_info info = {sf_used(b) ? a + SF_HDR : a, sf_size(b), sf_used(b)};

@@ -14,7 +14,9 @@
  * Guarantee: malloc, free, and resize run in O(1) (no list is ever scanned); the wasted part
  * of a good fit is below 1/16 of the request. No two free blocks are ever adjacent.
  *
- * Region layout: [region record 32 B] [blocks...] [sentinel header 16 B, size 0, used]. */
+ * Region layout: [region record 48 B] [blocks...] [sentinel header 16 B, size 0, used]. The
+ * records are in the lab's shared region index (region.c), so a free finds its region in
+ * O(log regions). */
 #include "lab/lab.h"
 #include "lab/block.h"
 #include "lab/tlsf.h"
@@ -25,7 +27,7 @@
 #define TL_FREE    ((size_t)1)
 #define TL_PFREE   ((size_t)2)
 #define TL_FLAGS   ((size_t)15)
-#define TL_RREC    32
+#define TL_RREC    48
 #define TL_SENT    16
 #define TL_MAX_REQ ((size_t)1 << 38)
 #define TL_MAX_BLK ((size_t)1 << 39)
@@ -39,15 +41,10 @@ typedef struct tl_block {
     struct tl_block *next, *prev; /* free blocks only */
 } tl_block;
 
-typedef struct tl_region {
-    struct tl_region *next;
-    size_t size;
-    size_t magic;
-    size_t pad;
-} tl_region;
+typedef hfi_lab_rrec tl_region; /* size: the whole region, record and sentinel included */
 
 typedef struct tl_state {
-    tl_region *regions;
+    hfi_lab_rset regions;
     uint64_t fl_map;
     uint32_t sl_map[TL_FL];
     tl_block *lists[TL_FL][TL_SL];
@@ -113,10 +110,10 @@ static size_t tl_request(size_t n) {
     return s < TL_MIN ? TL_MIN : s;
 }
 
+/* The region whose block area holds a, or NULL: O(log regions). */
 static const tl_region *tl_region_of(const tl_state *st, const void *a) {
-    for (const tl_region *r = st->regions; r; r = r->next)
-        if ((const uint8_t *)a >= tl_first(r) && (const uint8_t *)a < tl_end(r)) return r;
-    return NULL;
+    const tl_region *r = hfi_lab_rset_find(&st->regions, a);
+    return r && (const uint8_t *)a >= tl_first(r) && (const uint8_t *)a < tl_end(r) ? r : NULL;
 }
 
 static void tl_insert(tl_state *st, tl_block *b) {
@@ -255,11 +252,8 @@ static void tl_add_region(void *state, void *start, size_t size) {
     tl_region *r = start;
     r->size = size;
     r->magic = TL_MAGIC ^ (uintptr_t)r;
-    r->pad = 0;
-    tl_region **pp = &st->regions;
-    while (*pp && (uintptr_t)*pp < (uintptr_t)r) pp = &(*pp)->next;
-    r->next = *pp;
-    *pp = r;
+    r->last = 0;
+    hfi_lab_rset_add(&st->regions, r);
     tl_block *b = (tl_block *)tl_first(r);
     tl_set(st, (tl_block *)tl_end(r), 0, 0);
     tl_set(st, b, size - TL_RREC - TL_SENT, TL_FREE);
@@ -270,8 +264,7 @@ static void tl_add_region(void *state, void *start, size_t size) {
 /* The region ending at end grows: the sentinel moves up, the piece joins a free last block. */
 static bool tl_extend(void *state, void *end, size_t size) {
     tl_state *st = state;
-    tl_region *r = st->regions;
-    while (r && (uint8_t *)r + r->size != (uint8_t *)end) r = r->next;
+    tl_region *r = hfi_lab_rset_ending_at(&st->regions, end);
     if (!r || size < TL_MIN || (size & 15) || r->size + size > TL_MAX_BLK) return false;
     tl_block *b = (tl_block *)tl_end(r);
     size_t s = size;
@@ -394,13 +387,10 @@ static bool tl_resize(void *state, void *p, size_t n) {
 
 static const char *tl_check(const void *state) {
     const tl_state *st = state;
-    size_t free_walk = 0, used_walk = 0, nreg = 0;
-    const tl_region *prev_r = NULL;
-    for (const tl_region *r = st->regions; r; prev_r = r, r = r->next) {
-        if (++nreg > ((size_t)1 << 24)) return "tlsf: region list cycle";
-        if (r->magic != (TL_MAGIC ^ (uintptr_t)r)) return "tlsf: region record overwritten";
-        if (prev_r && (uintptr_t)prev_r + prev_r->size > (uintptr_t)r)
-            return "tlsf: regions out of order or overlapping";
+    size_t free_walk = 0, used_walk = 0;
+    const char *why = hfi_lab_rset_check(&st->regions, TL_MAGIC);
+    if (why) return why;
+    for (const tl_region *r = st->regions.head; r; r = r->next) {
         const uint8_t *a = tl_first(r), *end = tl_end(r);
         const tl_block *prev = NULL;
         for (;;) {
@@ -452,7 +442,7 @@ static const char *tl_check(const void *state) {
 
 static void tl_walk(const void *state, hf_lab_visit_fn fn, void *arg) {
     const tl_state *st = state;
-    for (const tl_region *r = st->regions; r; r = r->next)
+    for (const tl_region *r = st->regions.head; r; r = r->next)
         for (uint8_t *a = tl_first(r); a < tl_end(r);) {
             const tl_block *b = (const tl_block *)a;
             bool used = !tl_free_bit(b);
