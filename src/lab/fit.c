@@ -99,6 +99,16 @@ static void *take(hfi_fit_state *st, hfi_fnode *n, size_t need) {
     return b + HFI_BLOCK_TAG;
 }
 
+/* New memory arrived (add_region, extend): the starved classes may carve again, but only at the
+ * next operation's upkeep, after its own block was taken. The arena grows for a request of n bytes
+ * by region_need(n) and then retries it; a chunk carved here, from the tail of the very block
+ * just fed, could leave that block a few KiB short of n (up to HFI_TOWER_CLASSES chunks against a
+ * page rounding's slack), and the retry returned NULL. */
+static void new_room(hfi_fit_state *st) {
+    st->tw_want |= st->tw_starved;
+    st->tw_starved = 0;
+}
+
 void hfi_fit_init(void *state, const hf_lab_config *cfg, hfi_fit_choose_fn choose) {
     hfi_fit_state *st = (hfi_fit_state *)state;
     *st = (hfi_fit_state){0};
@@ -124,9 +134,7 @@ void hfi_fit_add_region(void *state, void *start, size_t size) {
     uint8_t *b = hfi_block_region_init(st->key, &st->regions, start, size);
     st->nregions++;
     if (b) link_free(st, b);
-    st->tw_want |= st->tw_starved; /* new room: try the starved classes again */
-    st->tw_starved = 0;
-    tower_upkeep(st);
+    new_room(st);
 }
 
 /* The region ending at end grows by size bytes: the epilogue moves, and the piece joins the last
@@ -145,9 +153,7 @@ bool hfi_fit_extend(void *state, void *end, size_t size) {
         link_free(st, epi);
     }
     hfi_block_write_hdr(st->key, hfi_block_epilogue(r), 0, true);
-    st->tw_want |= st->tw_starved; /* new room: try the starved classes again */
-    st->tw_starved = 0;
-    tower_upkeep(st);
+    new_room(st);
     return true;
 }
 

@@ -22,7 +22,8 @@ struct hfi_fit_state;
  * operation is O(1) anyway); a node that finds no record keeps capped in-block heights and asks for
  * a chunk, which the engine carves after the operation. When no free block is big enough to give
  * one (an arena feeds its region 64 KiB at a time, so the free space may be nothing but small
- * holes), wants_room asks the arena for more of the region's unfed rest, and extend carves there.
+ * holes), wants_room asks the arena for more of the region's unfed rest, and the next operation
+ * carves there (never add_region or extend themselves: see new_room in fit.c).
  * An empty chunk goes back to the free space when another empty chunk of its class exists, or
  * when free blocks drop below the threshold. */
 #define HFI_TOWER_CLASSES  4
