@@ -39,14 +39,17 @@ static void link_free(hfi_fit_state *st, uint8_t *b) {
     size_t size = hfi_block_size(b);
     unsigned cap = hfi_node_capacity(size);
     unsigned ra = hfi_skiplist_height(&st->rng), rs = hfi_skiplist_height(&st->rng);
+    unsigned words = hfi_sl_words(ra, rs);
     hfi_fnode **rec = NULL;
-    if (ra + rs > cap && st->free_blocks >= HFI_TOWER_MIN_FREE) rec = hfi_tower_get(st, ra + rs);
+    if (words > cap && st->free_blocks >= HFI_TOWER_MIN_FREE) rec = hfi_tower_get(st, words);
     hfi_node_set_ext(n, rec);
     if (rec) cap = hfi_tower_room(rec);
-    unsigned ha = ra, hs = rs;
-    if (ra + rs > cap) {
-        ha = ra < cap / 2 ? ra : cap / 2;
-        hs = rs < cap - ha ? rs : cap - ha;
+    unsigned ha = ra, hs = rs; /* capped when there is no room: the taller tower gives way */
+    while (hfi_sl_words(ha, hs) > cap) {
+        if (ha >= hs && ha > 1)
+            ha--;
+        else
+            hs--;
     }
     n->h[0] = (uint8_t)ha;
     n->h[1] = (uint8_t)hs;
@@ -73,10 +76,12 @@ static void unlink_free(hfi_fit_state *st, hfi_fnode *n) {
 /* The free block b grows in place to size bytes: only its size key changes. */
 static void grow_free(hfi_fit_state *st, uint8_t *b, size_t size) {
     hfi_fnode *n = hfi_block_node(b);
+    size_t old = hfi_block_size(b);
     hfi_skiplist_remove(&st->by_size, n);
-    st->free_bytes += size - hfi_block_size(b);
+    st->free_bytes += size - old;
     hfi_block_write(st->key, b, size, false);
     hfi_skiplist_insert(&st->by_size, n);
+    hfi_skiplist_resized(&st->by_addr, n, old);
 }
 
 /* Allocate need bytes from the listed free node n, splitting off a tail if it is big enough. */
@@ -305,6 +310,7 @@ static void carve_chunk(hfi_fit_state *st, unsigned cls) {
     hfi_skiplist_remove(&st->by_size, f);
     hfi_block_write(st->key, b, size - HFI_TCHUNK_BLOCK, false);
     hfi_skiplist_insert(&st->by_size, f);
+    hfi_skiplist_resized(&st->by_addr, f, size);
     st->free_bytes -= HFI_TCHUNK_BLOCK;
     hfi_block_write_flags(st->key, c, HFI_TCHUNK_BLOCK, 3);
     hfi_tower_add_chunk(st, c, cls);
@@ -317,7 +323,7 @@ static void carve_chunk(hfi_fit_state *st, unsigned cls) {
 static void bring_towers_home(hfi_fit_state *st) {
     for (hfi_fnode *n = hfi_freelist_first(st); n; n = hfi_freelist_next(n)) {
         hfi_fnode **rec = hfi_node_ext(n);
-        unsigned w = n->h[0] + n->h[1];
+        unsigned w = hfi_sl_words(n->h[0], n->h[1]);
         if (!rec || w > hfi_node_capacity(hfi_node_size(n))) continue;
         for (unsigned i = 0; i < w; i++) n->link[i] = rec[1 + i];
         hfi_node_set_ext(n, NULL);
@@ -427,7 +433,7 @@ static bool vet_node(const void *ctx, const hfi_fnode *n) {
     if (size < HFI_BLOCK_MIN || size > (size_t)(hfi_block_epilogue(r) - b)) return false;
     if (n->h[0] < 1 || n->h[1] < 1) return false;
     if (hfi_node_ext(n)) return hfi_tower_vet(st, n);
-    return n->h[0] + n->h[1] <= (int)hfi_node_capacity(size);
+    return hfi_sl_words(n->h[0], n->h[1]) <= hfi_node_capacity(size);
 }
 
 typedef struct scan_ctx {

@@ -60,6 +60,19 @@ typedef struct hfi_fit_state {
 
 #define HFI_FIT_STATE_SIZE ((sizeof(hfi_fit_state) + 15) & ~(size_t)15)
 
+/* ---- skiplist.c: the address list's span maxima (block.h has the rest of skiplist.c) ------
+ * A free node's words: its address tower (ha links), its size tower (hs links), then ha - 1 span
+ * maxima of the address list (skiplist.c). */
+static inline unsigned hfi_sl_words(unsigned ha, unsigned hs) {
+    return 2 * ha - 1 + hs;
+}
+/* The lowest-addressed node at or above address from with size >= need, or NULL: O(log N)
+ * expected (address list only). */
+hfi_fnode *hfi_skiplist_first_fit(const hfi_skiplist *sl, size_t need, uintptr_t from);
+/* The listed node n's block size changed in place from old: the address list's span maxima
+ * follow (O(log N) expected; the size list needs a remove and an insert instead). */
+void hfi_skiplist_resized(hfi_skiplist *sl, hfi_fnode *n, size_t old);
+
 /* ---- freelist.c: the address-ordered doubly-linked free list ----------------------------
  * Insertion point found through the address skip list: O(log N) expected; removal O(log N);
  * first/next/prev O(1). */
