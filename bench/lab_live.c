@@ -1,7 +1,8 @@
 /* lab_live -- the fit policies' search cost on a big heap: LIVE blocks of random sizes (70%
- * 16-256 B, 25% 256 B-4 KiB, 5% 4-16 KiB) are allocated through hf_arena_malloc, then OPS steps
- * each free a random live block and allocate a new one of a fresh random size in its slot, so
- * the heap holds some hundred thousand free holes of every size. Prints, per policy, the build
+ * 16-256 B, 25% 256 B-4 KiB, 5% 4-16 KiB) are allocated through hf_arena_malloc and half of them,
+ * at random, freed again (holes of every size, a quarter of LIVE free blocks after coalescing);
+ * then OPS timed steps each pick a random slot, free its block if it has one, and allocate a new
+ * one of a fresh random size there. Prints, per policy, the build
  * time, ns per step, the free blocks at the end, the peak footprint, and a checksum of the
  * placement (the XOR of every block's offset from its arena's first block): equal seeds give
  * equal placements, so a change of search structure that keeps a policy's semantics keeps its
@@ -43,7 +44,7 @@ __attribute__((noinline)) static bool churn(hf_arena *a, void **slot, size_t liv
                                             uint64_t *rng, uintptr_t base, uintptr_t *sum) {
     for (long op = 0; op < ops; op++) {
         size_t k = (size_t)(xs(rng) % live);
-        hf_arena_free(a, slot[k]);
+        if (slot[k]) hf_arena_free(a, slot[k]);
         slot[k] = hf_arena_malloc(a, pick_size(rng));
         if (slot[k] == NULL) return false;
         *sum ^= (uintptr_t)slot[k] - base;
@@ -65,6 +66,11 @@ static int run(hf_policy pol, size_t live, long ops) {
         if (slot[i] == NULL) return 1;
         if (i == 0) base = (uintptr_t)slot[0];
     }
+    for (size_t i = 0; i < live; i++) /* holes: half of the blocks, at random */
+        if (xs(&rng) & 1) {
+            hf_arena_free(a, slot[i]);
+            slot[i] = NULL;
+        }
     double t1 = now_s();
     if (!churn(a, slot, live, ops, &rng, base, &sum)) return 1;
     double t2 = now_s();
