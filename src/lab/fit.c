@@ -39,13 +39,13 @@ static void link_free(hfi_fit_state *st, uint8_t *b) {
     size_t size = hfi_block_size(b);
     unsigned cap = hfi_node_capacity(size);
     unsigned ra = hfi_skiplist_height(&st->rng), rs = hfi_skiplist_height(&st->rng);
-    unsigned words = hfi_sl_words(ra, rs);
+    unsigned words = hfi_sl_words(st->spans, ra, rs);
     hfi_fnode **rec = NULL;
     if (words > cap && st->free_blocks >= HFI_TOWER_MIN_FREE) rec = hfi_tower_get(st, words);
     hfi_node_set_ext(n, rec);
     if (rec) cap = hfi_tower_room(rec);
     unsigned ha = ra, hs = rs; /* capped when there is no room: the taller tower gives way */
-    while (hfi_sl_words(ha, hs) > cap) {
+    while (hfi_sl_words(st->spans, ha, hs) > cap) {
         if (ha >= hs && ha > 1)
             ha--;
         else
@@ -81,7 +81,7 @@ static void grow_free(hfi_fit_state *st, uint8_t *b, size_t size) {
     st->free_bytes += size - old;
     hfi_block_write(st->key, b, size, false);
     hfi_skiplist_insert(&st->by_size, n);
-    hfi_skiplist_resized(&st->by_addr, n, old);
+    if (st->spans) hfi_skiplist_resized(&st->by_addr, n, old);
 }
 
 /* Allocate need bytes from the listed free node n, splitting off a tail if it is big enough. */
@@ -114,12 +114,13 @@ static void new_room(hfi_fit_state *st) {
     st->tw_starved = 0;
 }
 
-void hfi_fit_init(void *state, const hf_lab_config *cfg, hfi_fit_choose_fn choose) {
+void hfi_fit_init(void *state, const hf_lab_config *cfg, hfi_fit_choose_fn choose, bool spans) {
     hfi_fit_state *st = (hfi_fit_state *)state;
     *st = (hfi_fit_state){0};
     hfi_skiplist_init(&st->by_addr, HFI_SL_ADDR);
     hfi_skiplist_init(&st->by_size, HFI_SL_SIZE);
     st->choose = choose;
+    st->spans = spans;
     st->key = cfg->secret;
     st->rng = (cfg->seed ^ 0x853C49E6748FEA9BULL) * 0x9E3779B97F4A7C15ULL;
     if (st->rng == 0) st->rng = 0x2545F4914F6CDD1DULL;
@@ -310,7 +311,7 @@ static void carve_chunk(hfi_fit_state *st, unsigned cls) {
     hfi_skiplist_remove(&st->by_size, f);
     hfi_block_write(st->key, b, size - HFI_TCHUNK_BLOCK, false);
     hfi_skiplist_insert(&st->by_size, f);
-    hfi_skiplist_resized(&st->by_addr, f, size);
+    if (st->spans) hfi_skiplist_resized(&st->by_addr, f, size);
     st->free_bytes -= HFI_TCHUNK_BLOCK;
     hfi_block_write_flags(st->key, c, HFI_TCHUNK_BLOCK, 3);
     hfi_tower_add_chunk(st, c, cls);
@@ -323,7 +324,7 @@ static void carve_chunk(hfi_fit_state *st, unsigned cls) {
 static void bring_towers_home(hfi_fit_state *st) {
     for (hfi_fnode *n = hfi_freelist_first(st); n; n = hfi_freelist_next(n)) {
         hfi_fnode **rec = hfi_node_ext(n);
-        unsigned w = hfi_sl_words(n->h[0], n->h[1]);
+        unsigned w = hfi_sl_words(st->spans, n->h[0], n->h[1]);
         if (!rec || w > hfi_node_capacity(hfi_node_size(n))) continue;
         for (unsigned i = 0; i < w; i++) n->link[i] = rec[1 + i];
         hfi_node_set_ext(n, NULL);
@@ -433,7 +434,7 @@ static bool vet_node(const void *ctx, const hfi_fnode *n) {
     if (size < HFI_BLOCK_MIN || size > (size_t)(hfi_block_epilogue(r) - b)) return false;
     if (n->h[0] < 1 || n->h[1] < 1) return false;
     if (hfi_node_ext(n)) return hfi_tower_vet(st, n);
-    return hfi_sl_words(n->h[0], n->h[1]) <= hfi_node_capacity(size);
+    return hfi_sl_words(st->spans, n->h[0], n->h[1]) <= hfi_node_capacity(size);
 }
 
 typedef struct scan_ctx {

@@ -8,7 +8,7 @@ static hfi_fnode *choose_first(hfi_fit_state *st, size_t need) {
 }
 
 static void init_first(void *state, const hf_lab_config *cfg) {
-    hfi_fit_init(state, cfg, choose_first);
+    hfi_fit_init(state, cfg, choose_first, true);
 }
 
 const hf_lab_policy hfi_policy_first_fit = HFI_FIT_POLICY("first-fit", init_first);

@@ -13,7 +13,7 @@ static hfi_fnode *choose_next(hfi_fit_state *st, size_t need) {
 }
 
 static void init_next(void *state, const hf_lab_config *cfg) {
-    hfi_fit_init(state, cfg, choose_next);
+    hfi_fit_init(state, cfg, choose_next, true);
 }
 
 const hf_lab_policy hfi_policy_next_fit = HFI_FIT_POLICY("next-fit", init_next);

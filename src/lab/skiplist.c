@@ -13,9 +13,11 @@
  * node's words (fit.h: hfi_sl_words). first_fit(need, from) then finds the lowest-addressed node at
  * or above `from` with size >= need in O(log N) expected: it walks up the levels past the
  * predecessors of `from`, skipping every span whose maximum is too small, and descends into the
- * first span that holds a fit. insert and remove recompute the maxima of the spans they split or
- * join, bottom-up, from the level below (about 4 reads per level); a size change in place is
- * hfi_skiplist_resized. The size list keeps no maxima. */
+ * first span that holds a fit. insert_spans and remove_spans recompute the maxima of the spans
+ * they split or join, bottom-up, from the level below (about 4 reads per level); a size change in
+ * place is hfi_skiplist_resized. Only first and next fit keep maxima (their address lists are
+ * built with the _spans calls); best and worst fit's lists and every size list keep none and pay
+ * nothing for them. */
 #include "lab/fit.h"
 
 /* Does node a sort before the key (size, addr)? */
@@ -122,7 +124,7 @@ unsigned hfi_skiplist_height(uint64_t *rng) {
     return h;
 }
 
-hfi_fnode *hfi_skiplist_insert(hfi_skiplist *sl, hfi_fnode *n) {
+static hfi_fnode *insert(hfi_skiplist *sl, hfi_fnode *n, bool spans) {
     hfi_fnode **slot[HFI_SL_MAX], *pred[HFI_SL_MAX];
     hfi_fnode *p0 = search(sl, key_size(sl, n), (uintptr_t)n, slot, pred);
     unsigned h = n->h[sl->which];
@@ -134,7 +136,7 @@ hfi_fnode *hfi_skiplist_insert(hfi_skiplist *sl, hfi_fnode *n) {
         *slot[l] = n;
     }
     sl->count++;
-    if (sl->which == HFI_SL_ADDR) {
+    if (spans) {
         /* Levels below h: n's span is new and its predecessor's shrank; above: n joins one. */
         size_t size = hfi_node_size(n);
         for (unsigned l = 1; l < sl->level; l++) {
@@ -149,7 +151,7 @@ hfi_fnode *hfi_skiplist_insert(hfi_skiplist *sl, hfi_fnode *n) {
     return p0;
 }
 
-bool hfi_skiplist_remove(hfi_skiplist *sl, hfi_fnode *n) {
+static bool remove_node(hfi_skiplist *sl, hfi_fnode *n, bool spans) {
     hfi_fnode **slot[HFI_SL_MAX], *pred[HFI_SL_MAX];
     if (sl->level == 0) return false;
     search(sl, key_size(sl, n), (uintptr_t)n, slot, pred);
@@ -160,7 +162,7 @@ bool hfi_skiplist_remove(hfi_skiplist *sl, hfi_fnode *n) {
         if (*slot[l] == n) *slot[l] = tower[l];
     while (sl->level > 0 && sl->head[sl->level - 1] == NULL) sl->level--;
     sl->count--;
-    if (sl->which == HFI_SL_ADDR) {
+    if (spans) {
         /* Levels below h: the predecessor's span absorbed n's; above: it lost n. */
         size_t size = hfi_node_size(n);
         for (unsigned l = 1; l < sl->level; l++) {
@@ -169,6 +171,19 @@ bool hfi_skiplist_remove(hfi_skiplist *sl, hfi_fnode *n) {
         }
     }
     return true;
+}
+
+hfi_fnode *hfi_skiplist_insert(hfi_skiplist *sl, hfi_fnode *n) {
+    return insert(sl, n, false);
+}
+bool hfi_skiplist_remove(hfi_skiplist *sl, hfi_fnode *n) {
+    return remove_node(sl, n, false);
+}
+hfi_fnode *hfi_skiplist_insert_spans(hfi_skiplist *sl, hfi_fnode *n) {
+    return insert(sl, n, sl->which == HFI_SL_ADDR);
+}
+bool hfi_skiplist_remove_spans(hfi_skiplist *sl, hfi_fnode *n) {
+    return remove_node(sl, n, sl->which == HFI_SL_ADDR);
 }
 
 void hfi_skiplist_resized(hfi_skiplist *sl, hfi_fnode *n, size_t old) {
@@ -265,8 +280,13 @@ const char *hfi_skiplist_check(const hfi_skiplist *sl, hfi_node_vet plausible, c
     if (seen != sl->count) return "skip list: fewer nodes than counted";
     for (unsigned l = 0; l < sl->level; l++)
         if (cursor[l] != NULL) return "skip list: upper level links a node not on level 0";
-    if (sl->which != HFI_SL_ADDR) return NULL;
-    /* Every span maximum against the sizes of its span's level-0 nodes (O(N levels)). */
+    return NULL;
+}
+
+const char *hfi_skiplist_check_spans(const hfi_skiplist *sl) {
+    if (sl->which != HFI_SL_ADDR) return "skip list: span maxima on a size list";
+    /* Every span maximum against the sizes of its span's level-0 nodes (O(N levels)); the
+     * caller has validated the links. */
     for (hfi_fnode *n = sl->head[0]; n; n = next_at(n, 0)) {
         for (unsigned l = 1; l < n->h[HFI_SL_ADDR]; l++) {
             size_t m = 0;

@@ -381,8 +381,8 @@ static void test_skiplist(void) {
         hfi_fnode *n = hfi_block_node(b);
         unsigned cap = hfi_node_capacity(size), ha = hfi_skiplist_height(&hr);
         unsigned hs = hfi_skiplist_height(&hr);
-        n->h[0] = (uint8_t)(ha < (cap + 1) / 3 ? ha : (cap + 1) / 3); /* fit.h: hfi_sl_words */
-        n->h[1] = (uint8_t)(hs < cap + 1 - 2 * n->h[0] ? hs : cap + 1 - 2 * n->h[0]);
+        n->h[0] = (uint8_t)(ha < cap / 2 ? ha : cap / 2);
+        n->h[1] = (uint8_t)(hs < cap - n->h[0] ? hs : cap - n->h[0]);
         hfi_node_set_ext(n, NULL);
         blk[i] = b;
         b += size;
