@@ -5,8 +5,9 @@
  * one of a fresh random size there. Prints, per policy, the build
  * time, ns per step, the free blocks at the end, the peak footprint, and a checksum of the
  * placement (the XOR of every block's offset from its arena's first block): equal seeds give
- * equal placements, so a change of search structure that keeps a policy's semantics keeps its
- * checksum.
+ * equal placements. A change that keeps a policy's choices and its tower layout keeps the
+ * checksum; one that changes how many tower words a node needs moves the tower chunks, and with
+ * them the placements, without any change of policy.
  *
  *   bench-lab-live [LIVE [OPS [policy,policy,...]]]   defaults 1000000 200000, the four fits
  * Calls the hf_arena_* API directly (links libheapforge). Instruction counts of the steps alone:
