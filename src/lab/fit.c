@@ -39,14 +39,17 @@ static void link_free(hfi_fit_state *st, uint8_t *b) {
     size_t size = hfi_block_size(b);
     unsigned cap = hfi_node_capacity(size);
     unsigned ra = hfi_skiplist_height(&st->rng), rs = hfi_skiplist_height(&st->rng);
+    unsigned words = hfi_sl_words(st->spans, ra, rs);
     hfi_fnode **rec = NULL;
-    if (ra + rs > cap && st->free_blocks >= HFI_TOWER_MIN_FREE) rec = hfi_tower_get(st, ra + rs);
+    if (words > cap && st->free_blocks >= HFI_TOWER_MIN_FREE) rec = hfi_tower_get(st, words);
     hfi_node_set_ext(n, rec);
     if (rec) cap = hfi_tower_room(rec);
-    unsigned ha = ra, hs = rs;
-    if (ra + rs > cap) {
-        ha = ra < cap / 2 ? ra : cap / 2;
-        hs = rs < cap - ha ? rs : cap - ha;
+    unsigned ha = ra, hs = rs; /* capped when there is no room: the taller tower gives way */
+    while (hfi_sl_words(st->spans, ha, hs) > cap) {
+        if (ha >= hs && ha > 1)
+            ha--;
+        else
+            hs--;
     }
     n->h[0] = (uint8_t)ha;
     n->h[1] = (uint8_t)hs;
@@ -73,10 +76,12 @@ static void unlink_free(hfi_fit_state *st, hfi_fnode *n) {
 /* The free block b grows in place to size bytes: only its size key changes. */
 static void grow_free(hfi_fit_state *st, uint8_t *b, size_t size) {
     hfi_fnode *n = hfi_block_node(b);
+    size_t old = hfi_block_size(b);
     hfi_skiplist_remove(&st->by_size, n);
-    st->free_bytes += size - hfi_block_size(b);
+    st->free_bytes += size - old;
     hfi_block_write(st->key, b, size, false);
     hfi_skiplist_insert(&st->by_size, n);
+    if (st->spans) hfi_skiplist_resized(&st->by_addr, n, old);
 }
 
 /* Allocate need bytes from the listed free node n, splitting off a tail if it is big enough. */
@@ -99,12 +104,23 @@ static void *take(hfi_fit_state *st, hfi_fnode *n, size_t need) {
     return b + HFI_BLOCK_TAG;
 }
 
-void hfi_fit_init(void *state, const hf_lab_config *cfg, hfi_fit_choose_fn choose) {
+/* New memory arrived (add_region, extend): the starved classes may carve again, but only at the
+ * next operation's upkeep, after its own block was taken. The arena grows for a request of n bytes
+ * by region_need(n) and then retries it; a chunk carved here, from the tail of the very block
+ * just fed, could leave that block a few KiB short of n (up to HFI_TOWER_CLASSES chunks against a
+ * page rounding's slack), and the retry returned NULL. */
+static void new_room(hfi_fit_state *st) {
+    st->tw_want |= st->tw_starved;
+    st->tw_starved = 0;
+}
+
+void hfi_fit_init(void *state, const hf_lab_config *cfg, hfi_fit_choose_fn choose, bool spans) {
     hfi_fit_state *st = (hfi_fit_state *)state;
     *st = (hfi_fit_state){0};
     hfi_skiplist_init(&st->by_addr, HFI_SL_ADDR);
     hfi_skiplist_init(&st->by_size, HFI_SL_SIZE);
     st->choose = choose;
+    st->spans = spans;
     st->key = cfg->secret;
     st->rng = (cfg->seed ^ 0x853C49E6748FEA9BULL) * 0x9E3779B97F4A7C15ULL;
     if (st->rng == 0) st->rng = 0x2545F4914F6CDD1DULL;
@@ -124,9 +140,7 @@ void hfi_fit_add_region(void *state, void *start, size_t size) {
     uint8_t *b = hfi_block_region_init(st->key, &st->regions, start, size);
     st->nregions++;
     if (b) link_free(st, b);
-    st->tw_want |= st->tw_starved; /* new room: try the starved classes again */
-    st->tw_starved = 0;
-    tower_upkeep(st);
+    new_room(st);
 }
 
 /* The region ending at end grows by size bytes: the epilogue moves, and the piece joins the last
@@ -145,9 +159,7 @@ bool hfi_fit_extend(void *state, void *end, size_t size) {
         link_free(st, epi);
     }
     hfi_block_write_hdr(st->key, hfi_block_epilogue(r), 0, true);
-    st->tw_want |= st->tw_starved; /* new room: try the starved classes again */
-    st->tw_starved = 0;
-    tower_upkeep(st);
+    new_room(st);
     return true;
 }
 
@@ -299,6 +311,7 @@ static void carve_chunk(hfi_fit_state *st, unsigned cls) {
     hfi_skiplist_remove(&st->by_size, f);
     hfi_block_write(st->key, b, size - HFI_TCHUNK_BLOCK, false);
     hfi_skiplist_insert(&st->by_size, f);
+    if (st->spans) hfi_skiplist_resized(&st->by_addr, f, size);
     st->free_bytes -= HFI_TCHUNK_BLOCK;
     hfi_block_write_flags(st->key, c, HFI_TCHUNK_BLOCK, 3);
     hfi_tower_add_chunk(st, c, cls);
@@ -311,7 +324,7 @@ static void carve_chunk(hfi_fit_state *st, unsigned cls) {
 static void bring_towers_home(hfi_fit_state *st) {
     for (hfi_fnode *n = hfi_freelist_first(st); n; n = hfi_freelist_next(n)) {
         hfi_fnode **rec = hfi_node_ext(n);
-        unsigned w = n->h[0] + n->h[1];
+        unsigned w = hfi_sl_words(st->spans, n->h[0], n->h[1]);
         if (!rec || w > hfi_node_capacity(hfi_node_size(n))) continue;
         for (unsigned i = 0; i < w; i++) n->link[i] = rec[1 + i];
         hfi_node_set_ext(n, NULL);
@@ -421,7 +434,7 @@ static bool vet_node(const void *ctx, const hfi_fnode *n) {
     if (size < HFI_BLOCK_MIN || size > (size_t)(hfi_block_epilogue(r) - b)) return false;
     if (n->h[0] < 1 || n->h[1] < 1) return false;
     if (hfi_node_ext(n)) return hfi_tower_vet(st, n);
-    return n->h[0] + n->h[1] <= (int)hfi_node_capacity(size);
+    return hfi_sl_words(st->spans, n->h[0], n->h[1]) <= hfi_node_capacity(size);
 }
 
 typedef struct scan_ctx {

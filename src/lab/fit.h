@@ -22,7 +22,8 @@ struct hfi_fit_state;
  * operation is O(1) anyway); a node that finds no record keeps capped in-block heights and asks for
  * a chunk, which the engine carves after the operation. When no free block is big enough to give
  * one (an arena feeds its region 64 KiB at a time, so the free space may be nothing but small
- * holes), wants_room asks the arena for more of the region's unfed rest, and extend carves there.
+ * holes), wants_room asks the arena for more of the region's unfed rest, and the next operation
+ * carves there (never add_region or extend themselves: see new_room in fit.c).
  * An empty chunk goes back to the free space when another empty chunk of its class exists, or
  * when free blocks drop below the threshold. */
 #define HFI_TOWER_CLASSES  4
@@ -46,6 +47,7 @@ typedef struct hfi_fit_state {
     size_t nregions;
     hfi_fnode *rover; /* next-fit: the free block after the last allocation (NULL: first) */
     hfi_fit_choose_fn choose;
+    bool spans;       /* the address list keeps span maxima (first and next fit's searches) */
     uint64_t rng;     /* xorshift state for tower heights */
     uint64_t key;     /* the arena's secret: keys every tag's check word (block.h) */
     size_t split_min; /* max(cfg->min_split, HFI_BLOCK_MIN) */
@@ -58,6 +60,24 @@ typedef struct hfi_fit_state {
 } hfi_fit_state;
 
 #define HFI_FIT_STATE_SIZE ((sizeof(hfi_fit_state) + 15) & ~(size_t)15)
+
+/* ---- skiplist.c: the address list's span maxima (block.h has the rest of skiplist.c) ------
+ * With spans (first and next fit), a free node's words are its address tower (ha links), its size
+ * tower (hs links), then ha - 1 span maxima of the address list (skiplist.c); else the towers. */
+static inline unsigned hfi_sl_words(bool spans, unsigned ha, unsigned hs) {
+    return spans ? 2 * ha - 1 + hs : ha + hs;
+}
+/* insert and remove that keep the address list's span maxima. */
+hfi_fnode *hfi_skiplist_insert_spans(hfi_skiplist *sl, hfi_fnode *n);
+bool hfi_skiplist_remove_spans(hfi_skiplist *sl, hfi_fnode *n);
+/* The lowest-addressed node at or above address from with size >= need, or NULL: O(log N)
+ * expected (an address list kept with the _spans calls). */
+hfi_fnode *hfi_skiplist_first_fit(const hfi_skiplist *sl, size_t need, uintptr_t from);
+/* The listed node n's block size changed in place from old: the span maxima follow (O(log N)
+ * expected; the size list needs a remove and an insert instead). */
+void hfi_skiplist_resized(hfi_skiplist *sl, hfi_fnode *n, size_t old);
+/* Every span maximum recomputed from the sizes (links already validated); NULL when right. */
+const char *hfi_skiplist_check_spans(const hfi_skiplist *sl);
 
 /* ---- freelist.c: the address-ordered doubly-linked free list ----------------------------
  * Insertion point found through the address skip list: O(log N) expected; removal O(log N);
@@ -92,7 +112,8 @@ bool hfi_tower_vet(const hfi_fit_state *st, const hfi_fnode *n);
 const char *hfi_tower_check(const hfi_fit_state *st, size_t chunks);
 
 /* ---- fit.c: the engine ----------------------------------------------------------------- */
-void hfi_fit_init(void *state, const hf_lab_config *cfg, hfi_fit_choose_fn choose);
+/* spans: the policy's choose() searches the address list by span maxima. */
+void hfi_fit_init(void *state, const hf_lab_config *cfg, hfi_fit_choose_fn choose, bool spans);
 size_t hfi_fit_region_need(const void *state, size_t n);
 void hfi_fit_add_region(void *state, void *start, size_t size);
 bool hfi_fit_extend(void *state, void *end, size_t size);

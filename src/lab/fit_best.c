@@ -8,7 +8,7 @@ static hfi_fnode *choose_best(hfi_fit_state *st, size_t need) {
 }
 
 static void init_best(void *state, const hf_lab_config *cfg) {
-    hfi_fit_init(state, cfg, choose_best);
+    hfi_fit_init(state, cfg, choose_best, false);
 }
 
 const hf_lab_policy hfi_policy_best_fit = HFI_FIT_POLICY("best-fit", init_best);

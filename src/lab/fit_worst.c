@@ -9,7 +9,7 @@ static hfi_fnode *choose_worst(hfi_fit_state *st, size_t need) {
 }
 
 static void init_worst(void *state, const hf_lab_config *cfg) {
-    hfi_fit_init(state, cfg, choose_worst);
+    hfi_fit_init(state, cfg, choose_worst, false);
 }
 
 const hf_lab_policy hfi_policy_worst_fit = HFI_FIT_POLICY("worst-fit", init_worst);

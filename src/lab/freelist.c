@@ -8,20 +8,24 @@
 #include "lab/fit.h"
 
 void hfi_freelist_insert(hfi_fit_state *st, hfi_fnode *n) {
-    n->prev = hfi_skiplist_insert(&st->by_addr, n);
+    n->prev = st->spans ? hfi_skiplist_insert_spans(&st->by_addr, n)
+                        : hfi_skiplist_insert(&st->by_addr, n);
     hfi_fnode *next = hfi_freelist_next(n);
     if (next) next->prev = n;
 }
 
 bool hfi_freelist_remove(hfi_fit_state *st, hfi_fnode *n) {
     hfi_fnode *next = hfi_freelist_next(n);
-    if (!hfi_skiplist_remove(&st->by_addr, n)) return false;
+    if (!(st->spans ? hfi_skiplist_remove_spans(&st->by_addr, n)
+                    : hfi_skiplist_remove(&st->by_addr, n)))
+        return false;
     if (next) next->prev = n->prev;
     return true;
 }
 
 const char *hfi_freelist_check(const hfi_fit_state *st, hfi_node_vet plausible, const void *ctx) {
     const char *why = hfi_skiplist_check(&st->by_addr, plausible, ctx);
+    if (!why && st->spans) why = hfi_skiplist_check_spans(&st->by_addr);
     if (why) return why;
     const hfi_fnode *prev = NULL;
     for (const hfi_fnode *n = hfi_freelist_first(st); n; n = hfi_freelist_next(n)) {

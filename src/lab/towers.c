@@ -133,7 +133,7 @@ static bool rec_ok(const hfi_fit_state *st, hfi_fnode *const *rec) {
 
 bool hfi_tower_vet(const hfi_fit_state *st, const hfi_fnode *n) {
     hfi_fnode **rec = hfi_node_ext(n);
-    return rec_ok(st, rec) && n->h[0] + n->h[1] <= (int)hfi_tower_room(rec);
+    return rec_ok(st, rec) && hfi_sl_words(st->spans, n->h[0], n->h[1]) <= hfi_tower_room(rec);
 }
 
 const char *hfi_tower_check(const hfi_fit_state *st, size_t chunks) {
