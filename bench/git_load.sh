@@ -21,6 +21,7 @@ export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
 git init -q -b main .
 git config gc.auto 0
 git config core.autocrlf false
+git config core.fsync none
 r=0
 while [ -d "$src/round$r" ]; do
     cp -R "$src/round$r/." .

@@ -732,7 +732,10 @@ def run_suite(args, build, scale):
         allocs.append(Allocator("hf-base", os.path.abspath(args.baseline)))
     for n in notes:
         print("note: " + n, file=sys.stderr)
-    with tempfile.TemporaryDirectory(prefix="hf-bench-") as tmp:
+    # Scratch files (outputs, generated inputs, git's repository) go to a memory file system
+    # where there is one: on a disk, git's run time is mostly the writeback of earlier runs.
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK) else None
+    with tempfile.TemporaryDirectory(prefix="hf-bench-", dir=shm) as tmp:
         scratch = Path(tmp)
         workloads, skipped = make_workloads(args.only or ALL_WORKLOADS, build, scale, scratch, args.threads)
         for n in skipped:
@@ -985,7 +988,7 @@ def parse_args(argv):
             p.error("unknown workload %r (known: %s)" % (w, ", ".join(ALL_WORKLOADS)))
         if at and (base not in THREADED or not re.fullmatch(r"[1-9][0-9]*t", t) or int(t[:-1]) > 256):
             p.error("%r: only a threaded workload (%s) takes a thread count, as in %s@8t"
-                    % (w, ", ".join(THREADED), base))
+                    % (w, ", ".join(THREADED), next(iter(THREADED))))
     for a in args.allocators or []:
         if a not in ALL_ALLOCATORS:
             p.error("unknown allocator %r (known: %s)" % (a, ", ".join(ALL_ALLOCATORS)))
