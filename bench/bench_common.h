@@ -54,6 +54,19 @@ static inline double bench_scale(int argc, char **argv) {
     return s;
 }
 
+/* The optional second argument of the threaded workloads: a thread count in [1, 256]. */
+static inline int bench_threads(int argc, char **argv, int dflt) {
+    if (argc < 3) return dflt;
+    char *end = NULL;
+    long t = strtol(argv[2], &end, 10);
+    if (end == argv[2] || *end != '\0' || t < 1 || t > 256) {
+        fprintf(stderr, "usage: %s [scale [threads]]   (threads: 1-256, default %d)\n", argv[0],
+                dflt);
+        exit(2);
+    }
+    return (int)t;
+}
+
 /* An iteration count scaled by s, at least 1. */
 static inline long bench_count(double base, double s) {
     double v = base * s;
