@@ -286,7 +286,7 @@ int main(int argc, char **argv) {
 #if HF_TEST_LIBC_NAMES
     if (argc > 1 && strcmp(argv[1], "child") == 0) return child_main();
 #else
-    (void)argc;
+    (void)argc, (void)argv;
 #endif
     for (unsigned i = 0; i < NPOL; i++) {
         hf_arena_config cfg = {.seed = 11};
