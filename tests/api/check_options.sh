@@ -36,4 +36,20 @@ out=$(HEAPFORGE_VERBOSE=yes HEAPFORGE_LEAKS=off LD_PRELOAD="$lib" sh -c 'echo ra
   fail "program failed with yes/off"
 echo "$out" | grep -q "^heapforge: option HEAPFORGE_LEAKS = 0 " || fail "HEAPFORGE_LEAKS=off not read: $out"
 echo "$out" | grep -q "ignoring" && fail "yes/off warned: $out"
+# HEAPFORGE_CONF: one string for every option; a HEAPFORGE_<NAME> variable wins; unknown keys
+# and bad values named; HEAPFORGE_VERBOSE says where each value came from.
+out=$(HEAPFORGE_CONF=purge_delay:250,verbose:1,segment_cache:lots,nosuch:1 HEAPFORGE_FOREIGN_CACHE=0 \
+      LD_PRELOAD="$lib" sh -c 'echo ran' 2>&1) || fail "program failed with HEAPFORGE_CONF"
+echo "$out" | grep -q "^heapforge: option HEAPFORGE_PURGE_DELAY = 250 .*\[HEAPFORGE_CONF\]$" ||
+  fail "purge_delay from HEAPFORGE_CONF not in effect: $out"
+echo "$out" | grep -q "^heapforge: option HEAPFORGE_FOREIGN_CACHE = 0 .*\[HEAPFORGE_FOREIGN_CACHE\]$" ||
+  fail "provenance of HEAPFORGE_FOREIGN_CACHE missing: $out"
+echo "$out" | grep -q "^heapforge: option HEAPFORGE_HUGE_THRESHOLD = .*\[default\]$" || fail "no [default]: $out"
+echo "$out" | grep -q "^heapforge: ignoring 'nosuch' in HEAPFORGE_CONF: no such option" ||
+  fail "unknown key not reported: $out"
+echo "$out" | grep -q "^heapforge: ignoring HEAPFORGE_CONF segment_cache=lots: " || fail "bad value not reported: $out"
+echo "$out" | grep -q "^ran$" || fail "program output missing"
+out=$(HEAPFORGE_CONF=purge_delay:0,verbose:1 HEAPFORGE_PURGE_DELAY=7 LD_PRELOAD="$lib" sh -c 'echo ran' 2>&1) ||
+  fail "program failed"
+echo "$out" | grep -q "^heapforge: option HEAPFORGE_PURGE_DELAY = 7 " || fail "the variable did not win over HEAPFORGE_CONF: $out"
 echo "check_options: ok"
