@@ -157,6 +157,31 @@ class P(html.parser.HTMLParser):
 p = P(); p.feed(open(sys.argv[1]).read()); assert not p.stack, p.stack
 ' "$work/r.html" || fail "the report is not well-formed"
   ls "$work/svg"/*.svg >/dev/null 2>&1 || fail "--svg wrote no files"
+  # dump: a row per operation, as CSV and as JSON lines, the same in both; the .rep conversion
+  # dumps the same operations (it keeps kinds, ids and sizes); stats counts what dump shows.
+  "$hf" dump "$work/b.hft" >"$work/d.csv" || fail "dump --csv"
+  "$hf" dump --jsonl "$work/b.hft" -o "$work/d.jsonl" || fail "dump --jsonl"
+  "$hf" convert "$work/b.hft" -o "$work/b.rep" || fail "convert to .rep"
+  "$hf" dump "$work/b.rep" >"$work/r.csv" || fail "dump of the .rep"
+  "$hf" stats "$work/b.hft" >"$work/s.txt" || fail "stats"
+  python3 -c '
+import csv, json, sys
+w = sys.argv[1]
+rows = list(csv.DictReader(open(w + "/d.csv")))
+objs = [json.loads(l) for l in open(w + "/d.jsonl")]
+assert len(rows) == len(objs) > 0, (len(rows), len(objs))
+for r, o in zip(rows, objs):
+    assert r["op"] == o["op"] and int(r["id"]) == o["id"] and int(r["size"]) == o["size"], (r, o)
+rep = list(csv.DictReader(open(w + "/r.csv")))
+key = lambda r: ("free" if r["op"] == "free" else "alloc", r["id"], r["size"])
+assert [key(r) for r in rep] == [key(r) for r in rows if r["failed"] == "0"], "the .rep dumps other operations"
+first = open(w + "/s.txt").readline()
+assert first.split(": ")[1].startswith("%d operations" % len(rows)), first
+frees = sum(r["op"] == "free" for r in rows)
+assert ("%d free;" % frees) in first, first
+' "$work" || fail "dump and stats disagree: $(head -n 3 "$work/d.csv") $(head -n 1 "$work/s.txt")"
+  expect 3 "" "$hf" dump "$work/bad_magic.hft"
+  expect 2 "no trace file given" "$hf" stats
   # A .rep file replays too.
   expect 0 "" "$hf" replay --quiet --policy first-fit,buddy "$work/good.hft"
   ;;

@@ -15,6 +15,8 @@ static const char main_usage[] =
     "  run [OPTS] -- CMD...   run a program on heapforge (LD_PRELOAD), with options\n"
     "  record -o FILE -- CMD  run a program and record its allocations into a trace\n"
     "  compare -- CMD...      time a program under glibc, heapforge and the other allocators\n"
+    "  dump TRACE             every operation as CSV or JSON lines\n"
+    "  stats TRACE            operation counts and size and lifetime histograms\n"
     "\n"
     "'heapforge COMMAND --help' describes each command. See heapforge(1).\n"
     "Exit status: 0 ok, 1 run-time failure, 2 usage error, 3 bad input file;\n"
@@ -92,7 +94,8 @@ int main(int argc, char **argv) {
         int (*fn)(int, char **);
     } cmds[] = {{"replay", hft_cmd_replay},   {"gen", hft_cmd_gen},
                 {"convert", hft_cmd_convert}, {"run", hft_cmd_run},
-                {"record", hft_cmd_record},   {"compare", hft_cmd_compare}};
+                {"record", hft_cmd_record},   {"compare", hft_cmd_compare},
+                {"dump", hft_cmd_dump},       {"stats", hft_cmd_stats}};
     if (argc < 2) {
         fputs(main_usage, stderr);
         return HFT_EXIT_USAGE;

@@ -83,6 +83,8 @@ int hft_cmd_run(int argc, char **argv);
 int hft_cmd_record(int argc, char **argv);
 int hft_cmd_compare(int argc, char **argv);
 int hft_cmd_convert(int argc, char **argv);
+int hft_cmd_dump(int argc, char **argv);
+int hft_cmd_stats(int argc, char **argv);
 
 /* ---- replay results (replay.c) --------------------------------------------------------------- */
 
