@@ -9,29 +9,14 @@
  *                           coalesce), then timed malloc/free pairs whose size forces a search;
  *                           ns per pair for N = 10^3 .. 10^6 (the skip list makes it ~log N).
  * Calls the hf_arena_* API directly (links libheapforge). */
+#include "lab_common.h"
+
 #include <heapforge.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t xs(uint64_t *s) {
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-static const hf_policy policies[] = {HF_POLICY_FIRST_FIT, HF_POLICY_NEXT_FIT,   HF_POLICY_BEST_FIT,
-                                     HF_POLICY_WORST_FIT, HF_POLICY_SEGREGATED, HF_POLICY_BUDDY,
-                                     HF_POLICY_TLSF};
 
 enum { SLOTS = 20000 };
 

@@ -13,6 +13,8 @@
  * Calls the hf_arena_* API directly (links libheapforge). Instruction counts of the steps alone:
  *   valgrind --tool=callgrind --collect-atstart=no --toggle-collect=churn \
  *       bench-lab-live 200000 20000 first-fit */
+#include "lab_common.h"
+
 #include <heapforge.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,19 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t xs(uint64_t *s) {
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
 
 static size_t pick_size(uint64_t *rng) {
     unsigned r = (unsigned)(xs(rng) % 100);
