@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* xorshift64: tiny and good enough to pick sizes and slots. The state must not be 0. */
 static inline uint64_t xs_next(uint64_t *state) {
@@ -35,6 +36,13 @@ static inline uint64_t xs_seed(uint64_t base, uint64_t index) {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     z ^= z >> 31;
     return z ? z : 0x2545F4914F6CDD1Dull;
+}
+
+/* The monotonic clock in seconds (threaded workloads report their own throughput). */
+static inline double bench_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* Make the compiler believe p escapes, so a malloc/free pair cannot be elided. */

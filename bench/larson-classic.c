@@ -77,12 +77,6 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 int main(int argc, char **argv) {
     double scale = bench_scale(argc, argv);
     int threads = bench_threads(argc, argv, DEFAULT_THREADS);
@@ -104,7 +98,7 @@ int main(int argc, char **argv) {
         s->generations_left = generations;
         for (size_t k = 0; k < SLOTS; k++) fill(s, k);
     }
-    double t0 = now();
+    double t0 = bench_now();
     chains_running = threads;
     for (int t = 0; t < threads; t++) {
         pthread_t th;
@@ -116,7 +110,7 @@ int main(int argc, char **argv) {
     pthread_mutex_lock(&done_lock);
     while (chains_running > 0) pthread_cond_wait(&done_cond, &done_lock);
     pthread_mutex_unlock(&done_lock);
-    double dt = now() - t0;
+    double dt = bench_now() - t0;
     long ops = (long)threads * generations * STEPS;
     fprintf(stderr, "larson-classic: %.2f M ops/s\n", (double)ops / dt * 1e-6);
     uint64_t sum = 0;

@@ -127,12 +127,6 @@ static void *consumer(void *arg) {
     return NULL;
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 int main(int argc, char **argv) {
     double scale = bench_scale(argc, argv);
     int threads = bench_threads(argc, argv, DEFAULT_THREADS);
@@ -145,7 +139,7 @@ int main(int argc, char **argv) {
     pthread_t *th = bench_malloc((size_t)(np + nc) * sizeof *th);
     struct consumer *cs = calloc((size_t)nc, sizeof *cs);
     if (cs == NULL) return 3;
-    double t0 = now();
+    double t0 = bench_now();
     for (int i = 0; i < nc; i++) {
         if (pthread_create(&th[np + i], NULL, consumer, &cs[i]) != 0) {
             fprintf(stderr, "pthread_create failed\n");
@@ -159,7 +153,7 @@ int main(int argc, char **argv) {
         }
     }
     for (int i = 0; i < np + nc; i++) pthread_join(th[i], NULL);
-    double dt = now() - t0;
+    double dt = bench_now() - t0;
     uint64_t sum = 0;
     long blocks = 0;
     for (int i = 0; i < nc; i++) {
