@@ -138,6 +138,17 @@ typedef void (*hf_arena_visitor)(const hf_block_info *block, void *arg);
 HF_API const char *hf_policy_name(hf_policy policy);
 HF_API int hf_policy_from_name(const char *name, hf_policy *out);
 
+/* A policy with parameters, the syntax HEAPFORGE_POLICY and the heapforge command take:
+ * "NAME" or "NAME:key=value,key=value...", e.g. "best-fit:min-split=64,region=1M",
+ * "buddy:max-order=24", "first-fit:backing=sbrk,mmap-threshold=128K". Keys (sizes take K, M,
+ * G): region (the first region's bytes), growth (the least an arena grows by), seed, backing
+ * (mmap or sbrk), mmap-threshold (sbrk: requests this big get a mapping of their own) for every
+ * lab policy; min-split for the fits, segregated and tlsf; max-order (8..40) for buddy. "fast"
+ * takes none. 0 and *policy and *config set (config zeroed first: the defaults); -1 with one
+ * line in err (naming what is accepted) for an unknown policy, key or bad value. */
+HF_API int hf_policy_parse(const char *spec, hf_policy *policy, hf_arena_config *config, char *err,
+                           size_t errlen);
+
 /* NULL with errno = EINVAL for a bad policy or config, ENOMEM when the OS refuses. */
 HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config);
 HF_API void hf_arena_destroy(hf_arena *arena); /* frees every block at once */

@@ -34,12 +34,117 @@ HF_API int hf_policy_from_name(const char *name, hf_policy *out) {
     return -1;
 }
 
+/* ---- policy parameters ("best-fit:min-split=64,region=1M") ------------------------------ */
+
+enum { P_ALL = 1, P_SPLIT = 2, P_BUDDY = 4 }; /* which policies take a key */
+
+static unsigned takes(hf_policy p) {
+    if (p == HF_POLICY_FAST) return 0;
+    return P_ALL | (p == HF_POLICY_BUDDY ? P_BUDDY : P_SPLIT);
+}
+
+static const struct param {
+    const char *key;
+    unsigned who;
+} params[] = {{"region", P_ALL},     {"growth", P_ALL},         {"seed", P_ALL},
+              {"backing", P_ALL},    {"mmap-threshold", P_ALL}, {"min-split", P_SPLIT},
+              {"max-order", P_BUDDY}};
+
+/* The keys policy p takes, for messages ("region, growth, ..."). */
+static void keys_of(hf_policy p, char *buf, size_t n) {
+    size_t len = 0;
+    buf[0] = 0;
+    for (unsigned i = 0; i < sizeof params / sizeof params[0]; i++) {
+        if (!(params[i].who & takes(p))) continue;
+        int w = hfi_snprintf(buf + len, n - len, "%s%s", len ? ", " : "", params[i].key);
+        if (w < 0 || (size_t)w >= n - len) break;
+        len += (size_t)w;
+    }
+    if (len == 0) hfi_snprintf(buf, n, "none");
+}
+
+HF_API int hf_policy_parse(const char *spec, hf_policy *policy, hf_arena_config *config, char *err,
+                           size_t errlen) {
+    char buf[256], keys[160];
+    if (errlen) err[0] = 0;
+    if (spec == NULL || strlen(spec) >= sizeof buf) {
+        hfi_snprintf(err, errlen, "policy '%s': empty or too long", spec ? spec : "");
+        return -1;
+    }
+    strcpy(buf, spec);
+    char *colon = strchr(buf, ':');
+    if (colon) *colon = 0;
+    hf_policy p;
+    if (hf_policy_from_name(buf, &p) != 0) {
+        hfi_snprintf(err, errlen,
+                     "unknown policy '%s' (known: fast, first-fit, next-fit, best-fit, "
+                     "worst-fit, segregated, buddy, tlsf)",
+                     buf);
+        return -1;
+    }
+    hf_arena_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    for (char *kv = colon ? colon + 1 : NULL, *next; kv != NULL; kv = next) {
+        next = strchr(kv, ',');
+        if (next) *next++ = 0;
+        char *eq = strchr(kv, '=');
+        keys_of(p, keys, sizeof keys);
+        if (eq == NULL || eq == kv || eq[1] == 0) {
+            hfi_snprintf(err, errlen, "%s: '%s' is not key=value (keys: %s)", buf, kv, keys);
+            return -1;
+        }
+        *eq = 0;
+        const char *val = eq + 1;
+        unsigned i = 0, n = sizeof params / sizeof params[0];
+        while (i < n && strcmp(params[i].key, kv) != 0) i++;
+        if (i == n || !(params[i].who & takes(p))) {
+            hfi_snprintf(err, errlen, "%s takes no parameter '%s' (keys: %s)", buf, kv, keys);
+            return -1;
+        }
+        long long x = 0;
+        bool ok;
+        if (strcmp(kv, "backing") == 0) {
+            ok = strcmp(val, "mmap") == 0 || strcmp(val, "sbrk") == 0;
+            if (ok) cfg.backing = val[0] == 's' ? HF_BACKING_SBRK : HF_BACKING_MMAP;
+            if (!ok) {
+                hfi_snprintf(err, errlen, "%s: backing=%s: expected mmap or sbrk", buf, val);
+                return -1;
+            }
+            continue;
+        }
+        ok = hfi_parse_size(val, &x) && x >= 0;
+        if (strcmp(kv, "max-order") == 0) ok = ok && x >= 8 && x <= 40;
+        if (strcmp(kv, "region") == 0 || strcmp(kv, "growth") == 0)
+            ok = ok && x >= (4 << 10) && x <= (1LL << 40);
+        if (!ok) {
+            hfi_snprintf(err, errlen, "%s: %s=%s: expected %s", buf, kv, val,
+                         strcmp(kv, "max-order") == 0 ? "an order from 8 to 40"
+                         : strcmp(kv, "region") == 0 || strcmp(kv, "growth") == 0
+                             ? "a size from 4K to 1024G"
+                             : "a number (K/M/G suffixes allowed)");
+            return -1;
+        }
+        if (strcmp(kv, "region") == 0) cfg.initial_size = (size_t)x;
+        if (strcmp(kv, "growth") == 0) cfg.growth_step = (size_t)x;
+        if (strcmp(kv, "seed") == 0) cfg.seed = (unsigned long long)x;
+        if (strcmp(kv, "mmap-threshold") == 0) cfg.mmap_threshold = (size_t)x;
+        if (strcmp(kv, "min-split") == 0) cfg.min_split = (size_t)x;
+        if (strcmp(kv, "max-order") == 0) cfg.buddy_max_order = (unsigned)x;
+    }
+    if (policy) *policy = p;
+    if (config) *config = cfg;
+    return 0;
+}
+
 /* The vtable of a lab policy, or NULL for HF_POLICY_FAST and out-of-range values. */
 const hf_lab_policy *hfi_lab_policy_ops(hf_policy policy) {
     return (unsigned)policy < HF_POLICY_COUNT ? policies[policy] : NULL;
 }
 
 /* ---- the process-wide arena of each policy ---------------------------------------------- */
+
+/* The parameters HEAPFORGE_POLICY gave the process policy's arena ("best-fit:region=16M"). */
+static hf_arena_config process_config;
 
 /* HEAPFORGE_POLICY: a lab policy serves every malloc of the process. The thread heaps then
  * stay empty, so every call takes the malloc slow path, which comes here. */
@@ -49,11 +154,10 @@ void hfi_lab_policy_init(void) {
     done = true;
     const char *name = hfi_options_policy;
     hf_policy p;
+    char err[256];
     if (name == NULL || *name == 0) return;
-    if (hf_policy_from_name(name, &p) != 0) {
-        hfi_warn("unknown HEAPFORGE_POLICY=%s (valid: fast, first-fit, next-fit, best-fit, "
-                 "worst-fit, segregated, buddy, tlsf); using fast",
-                 name);
+    if (hf_policy_parse(name, &p, &process_config, err, sizeof err) != 0) {
+        hfi_warn("ignoring HEAPFORGE_POLICY=%s: %s; using fast", name, err);
         return;
     }
     hfi_lab_process_policy = (int)p;
@@ -79,7 +183,7 @@ HF_API hf_arena *hf_arena_default(hf_policy policy) {
     hfi_lock(&defaults_lock);
     a = atomic_load_explicit(&defaults[policy], memory_order_relaxed);
     if (a == NULL) {
-        a = hf_arena_create(policy, NULL);
+        a = hf_arena_create(policy, (int)policy == hfi_lab_process_policy ? &process_config : NULL);
         atomic_store_explicit(&defaults[policy], a, memory_order_release);
     }
     hfi_unlock(&defaults_lock);

@@ -52,4 +52,15 @@ echo "$out" | grep -q "^ran$" || fail "program output missing"
 out=$(HEAPFORGE_CONF=purge_delay:0,verbose:1 HEAPFORGE_PURGE_DELAY=7 LD_PRELOAD="$lib" sh -c 'echo ran' 2>&1) ||
   fail "program failed"
 echo "$out" | grep -q "^heapforge: option HEAPFORGE_PURGE_DELAY = 7 " || fail "the variable did not win over HEAPFORGE_CONF: $out"
+# A policy parameter that does not exist is named, with the ones that do; fast is used.
+out=$(HEAPFORGE_POLICY=best-fit:regoin=1M LD_PRELOAD="$lib" sh -c 'echo ran' 2>&1) || fail "program failed"
+echo "$out" | grep -q "^heapforge: ignoring HEAPFORGE_POLICY=best-fit:regoin=1M: best-fit takes no parameter 'regoin' (keys: region, " ||
+  fail "bad policy parameter not reported: $out"
+# HEAPFORGE_POLICY with parameters: the process arena's first region is 16 MiB.
+if command -v python3 >/dev/null; then
+  out=$(HEAPFORGE_POLICY=best-fit:region=16M HEAPFORGE_STATS=1 LD_PRELOAD="$lib" python3 -c 'print("ran")' 2>&1) ||
+    fail "python3 failed on best-fit:region=16M"
+  echo "$out" | grep -q "^heapforge: policy best-fit: .* footprint 16.0 MiB" ||
+    fail "HEAPFORGE_POLICY=best-fit:region=16M not in effect: $out"
+fi
 echo "check_options: ok"

@@ -91,6 +91,10 @@ usage)
   expect 2 "no output file given" "$hf" record -- true
   expect 2 "unknown option '--stats'" "$hf" record -o "$work/r.hft" --stats -- true
   expect 2 "bad round count" "$hf" compare --rounds 0 -- true
+  expect 2 "best-fit takes no parameter 'max-order' (keys: region," "$hf" replay "$work/good.hft" --policy best-fit:max-order=3
+  expect 2 "max-order=99: expected an order from 8 to 40" "$hf" replay "$work/good.hft" --policy fast,buddy:max-order=99
+  expect 2 "'foo' is not key=value" "$hf" replay "$work/good.hft" --policy tlsf:foo
+  expect 2 "backing=disk: expected mmap or sbrk" "$hf" run --policy first-fit:backing=disk -- true
   expect 2 "no command given" "$hf" compare
   for c in replay gen convert run record compare; do
     "$hf" $c --help >"$work/help" 2>&1 || fail "$c --help exits non-zero"
@@ -112,6 +116,13 @@ usage)
   ;;
 replay)
   "$hf" gen bursty -n 4000 --seed 3 -o "$work/b.hft" || fail "gen"
+  # Policy parameters: a 4 MiB first region shows in the footprint; the others replay as given.
+  "$hf" replay --csv "$work/b.hft" --policy fast,best-fit:region=4M,min-split=64,buddy:max-order=20,tlsf \
+    >"$work/p.csv" || fail "replay with policy parameters"
+  [ "$(cut -d, -f2 "$work/p.csv" | tail -n +2 | tr '\n' ' ')" = "fast best-fit buddy tlsf " ] ||
+    fail "policies with parameters: $(cat "$work/p.csv")"
+  fp=$(grep ',best-fit,' "$work/p.csv" | cut -d, -f7)
+  [ "$fp" -ge 4194304 ] || fail "best-fit:region=4M has a footprint of $fp bytes"
   # A report that cannot be written is refused before any replay, in one line; nothing written.
   expect 1 "folder '$work/none' does not exist" "$hf" replay "$work/b.hft" --html "$work/none/r.html"
   expect 1 "folder '$work/none' does not exist" "$hf" replay "$work/b.hft" --svg "$work/none/svg"

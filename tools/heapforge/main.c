@@ -32,25 +32,55 @@ int hft_usage_error(const char *cmd, const char *fmt, ...) {
     return HFT_EXIT_USAGE;
 }
 
-int hft_parse_policies(const char *cmd, const char *list, hf_policy *out, unsigned *n) {
+/* "all" or a comma-separated list of policies, each maybe with parameters: a token with '='
+ * and no ':' belongs to the policy before it ("fast,best-fit:min-split=64,region=1M,tlsf"). cfg
+ * (may be NULL) gets each policy's parameters over base's values. */
+int hft_parse_policies(const char *cmd, const char *list, hf_policy *out, hf_arena_config *cfg,
+                       const hf_arena_config *base, unsigned *n) {
     *n = 0;
     if (strcmp(list, "all") == 0) {
-        for (int p = 0; p < HF_POLICY_COUNT; p++) out[(*n)++] = (hf_policy)p;
+        for (int p = 0; p < HF_POLICY_COUNT; p++) {
+            if (cfg) cfg[*n] = *base;
+            out[(*n)++] = (hf_policy)p;
+        }
         return 0;
     }
-    char buf[256];
+    char buf[512], spec[512], err[256];
     if (strlen(list) >= sizeof buf) return hft_usage_error(cmd, "policy list too long");
     strcpy(buf, list);
-    for (char *save = NULL, *name = strtok_r(buf, ",", &save); name;
-         name = strtok_r(NULL, ",", &save)) {
+    for (char *tok = buf, *next; tok != NULL; tok = next) {
+        /* one policy: its name token and the key=value tokens after it */
+        next = strchr(tok, ',');
+        while (next != NULL) {
+            char *after = next + 1, *end = strchr(after, ',');
+            size_t len = end ? (size_t)(end - after) : strlen(after);
+            /* key=value, not name:key=value (a policy of its own) nor a bare name */
+            const char *eq = memchr(after, '=', len), *colon = memchr(after, ':', len);
+            if (eq == NULL || (colon != NULL && colon < eq)) break;
+            next = end;
+        }
+        if (next) *next++ = 0;
+        snprintf(spec, sizeof spec, "%s", tok);
         hf_policy p;
-        if (hf_policy_from_name(name, &p) != 0)
-            return hft_usage_error(cmd,
-                                   "unknown policy '%s' (known: all, fast, first-fit, next-fit, "
-                                   "best-fit, worst-fit, segregated, buddy, tlsf)",
-                                   name);
+        hf_arena_config c;
+        if (*spec == 0) return hft_usage_error(cmd, "empty policy in '%s'", list);
+        if (hf_policy_parse(spec, &p, &c, err, sizeof err) != 0)
+            return hft_usage_error(cmd, "%s", err);
+        if (*n >= HF_POLICY_COUNT) return hft_usage_error(cmd, "too many policies");
         for (unsigned i = 0; i < *n; i++)
-            if (out[i] == p) return hft_usage_error(cmd, "policy '%s' given twice", name);
+            if (out[i] == p)
+                return hft_usage_error(cmd, "policy '%s' given twice", hf_policy_name(p));
+        if (cfg) {
+            hf_arena_config m = *base;
+            if (c.initial_size) m.initial_size = c.initial_size;
+            if (c.growth_step) m.growth_step = c.growth_step;
+            if (c.min_split) m.min_split = c.min_split;
+            if (c.buddy_max_order) m.buddy_max_order = c.buddy_max_order;
+            if (c.seed) m.seed = c.seed;
+            if (c.backing) m.backing = c.backing;
+            if (c.mmap_threshold) m.mmap_threshold = c.mmap_threshold;
+            cfg[*n] = m;
+        }
         out[(*n)++] = p;
     }
     if (*n == 0) return hft_usage_error(cmd, "empty policy list");

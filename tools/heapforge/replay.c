@@ -223,6 +223,7 @@ typedef struct replay_state {
     void **block;
     uint64_t *size;
     hft_result *r;
+    const hf_arena_config *cfg; /* the lab policy's arena parameters */
 } replay_state;
 
 static int replay_fail(hft_result *r, size_t i, const char *fmt, ...)
@@ -392,7 +393,7 @@ static int heap_map(replay_state *s) {
     size_t upto = (size_t)r->peak_live_op + 1;
     memset(s->block, 0, s->t->nids * sizeof *s->block);
     memset(s->size, 0, s->t->nids * sizeof *s->size);
-    s->be.arena = hf_arena_create(s->be.policy, &arena_config);
+    s->be.arena = hf_arena_create(s->be.policy, s->cfg);
     if (s->be.arena == NULL) return replay_fail(r, 0, "cannot create the arena");
     if (run_ops(s, upto, 0) != 0) return -1;
     size_t n = 0;
@@ -429,6 +430,7 @@ typedef struct child_job {
     hf_policy policy;
     int want_map;
     hft_result *r;
+    const hf_arena_config *cfg;
 } child_job;
 
 /* The child's whole job: fills *r. */
@@ -436,7 +438,7 @@ static void *replay_child(void *arg) {
     child_job *j = arg;
     const hft_trace *t = j->t;
     hft_result *r = j->r;
-    replay_state s = {t, {j->policy, NULL}, NULL, NULL, r};
+    replay_state s = {t, {j->policy, NULL}, NULL, NULL, r, j->cfg};
     r->policy = j->policy;
     r->ok = 1;
     s.block = calloc(t->nids ? t->nids : 1, sizeof *s.block);
@@ -446,7 +448,7 @@ static void *replay_child(void *arg) {
         return NULL;
     }
     if (j->policy != HF_POLICY_FAST) {
-        s.be.arena = hf_arena_create(j->policy, &arena_config);
+        s.be.arena = hf_arena_create(j->policy, j->cfg);
         if (s.be.arena == NULL) {
             replay_fail(r, 0, "cannot create a %s arena", hf_policy_name(j->policy));
             return NULL;
@@ -461,7 +463,8 @@ static void *replay_child(void *arg) {
 }
 
 /* Runs one replay in a child and waits for it. */
-static void replay_one(const hft_trace *t, hf_policy policy, int want_map, hft_result *r) {
+static void replay_one(const hft_trace *t, hf_policy policy, const hf_arena_config *cfg,
+                       int want_map, hft_result *r) {
     memset(r, 0, sizeof *r);
     r->policy = policy;
     fflush(NULL);
@@ -471,7 +474,7 @@ static void replay_one(const hft_trace *t, hf_policy policy, int want_map, hft_r
         return;
     }
     if (pid == 0) {
-        child_job job = {t, policy, want_map, r};
+        child_job job = {t, policy, want_map, r, cfg};
         if (policy == HF_POLICY_FAST) {
             /* fast replays on a thread of its own, so on a heap of its own: the parent's heap
              * has free blocks (the trace file's buffer...) that would be reused without a
@@ -578,6 +581,7 @@ int hft_cmd_replay(int argc, char **argv) {
         {"svg", required_argument, NULL, 'S'},    {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     hf_policy pol[HF_POLICY_COUNT];
+    hf_arena_config cfgs[HF_POLICY_COUNT];
     unsigned npol = 0;
     int json = 0, csv = 0, quiet = 0;
     const char *html = NULL, *svg = NULL, *policies = "all";
@@ -614,7 +618,7 @@ int hft_cmd_replay(int argc, char **argv) {
     }
     if (json && csv) return hft_usage_error("replay", "--json and --csv exclude each other");
     if (optind >= argc) return hft_usage_error("replay", "no trace file given");
-    int rc = hft_parse_policies("replay", policies, pol, &npol);
+    int rc = hft_parse_policies("replay", policies, pol, cfgs, &arena_config, &npol);
     if (rc != 0) return rc;
     /* Where the reports go is checked before the replays, which can take minutes. */
     if (html != NULL && !writable_path(html, false)) return HFT_EXIT_FAIL;
@@ -647,7 +651,7 @@ int hft_cmd_replay(int argc, char **argv) {
                 fprintf(stderr, "\r\033[Kreplaying %s (%zu ops) under %s [%u/%u]", sets[i].file,
                         traces[i].nops, hf_policy_name(pol[k]), i * npol + k + 1, nsets * npol);
             hft_result *r = &sets[i].results[k];
-            replay_one(&traces[i], pol[k], html != NULL || svg != NULL, r);
+            replay_one(&traces[i], pol[k], &cfgs[k], html != NULL || svg != NULL, r);
             if (!r->ok) {
                 if (tty) fputs("\r\033[K", stderr);
                 fprintf(stderr, "heapforge replay: %s: policy %s: %s\n", sets[i].file,

@@ -98,12 +98,9 @@ static int parse(const char *cmd, int argc, char **argv, run_opts *o) {
     for (int c; (c = getopt_long(argc, argv, "+:o:h", longopts, NULL)) != -1;) {
         switch (c) {
         case 'p': {
-            hf_policy p;
-            if (hf_policy_from_name(optarg, &p) != 0)
-                return hft_usage_error(cmd,
-                                       "unknown policy '%s' (known: fast, first-fit, next-fit, "
-                                       "best-fit, worst-fit, segregated, buddy, tlsf)",
-                                       optarg);
+            char err[256];
+            if (hf_policy_parse(optarg, NULL, NULL, err, sizeof err) != 0)
+                return hft_usage_error(cmd, "%s", err);
             o->policy = optarg;
             break;
         }

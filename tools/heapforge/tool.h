@@ -69,7 +69,8 @@ uint64_t hft_trace_peak_live(const hft_trace *t, size_t *at_op);
 /* Prints "heapforge CMD: message" and the hint to use --help; returns HFT_EXIT_USAGE. */
 int hft_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Parses "all" or a comma-separated list of policy names; 0 or HFT_EXIT_USAGE (reported). */
-int hft_parse_policies(const char *cmd, const char *list, hf_policy *out, unsigned *n);
+int hft_parse_policies(const char *cmd, const char *list, hf_policy *out, hf_arena_config *cfg,
+                       const hf_arena_config *base, unsigned *n);
 const char *hft_policy_colour(hf_policy p);
 /* "12.3 KiB" */
 const char *hft_bytes(char *buf, size_t n, double bytes);
