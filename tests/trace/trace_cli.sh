@@ -124,6 +124,12 @@ replay)
   # Agreement: every policy reports the same peak live bytes, and all 8 replayed.
   [ "$(tail -n +2 "$work/r1" | wc -l)" -eq 8 ] || fail "not every policy replayed"
   [ "$(tail -n +2 "$work/r1" | cut -d, -f2 | sort -u | wc -l)" -eq 1 ] || fail "peak live differs: $(cat "$work/r1")"
+  # The table: one unit per latency column, named in its header; no value carries its own.
+  "$hf" replay --quiet "$work/b.hft" "$work/good.hft" >"$work/table" || fail "replay table"
+  [ "$(grep -cE '^policy +ops/s \| +p50 (ns|us|ms) +p99 (ns|us|ms) +p99\.9 (ns|us|ms) \|' "$work/table")" -eq 2 ] ||
+    fail "latency headers do not name their units: $(grep '^policy' "$work/table")"
+  grep -E '^(fast|first-fit|next-fit|best-fit|worst-fit|segregated|buddy|tlsf) ' "$work/table" |
+    cut -d'|' -f2,3 | grep -E '[0-9](ns|us|ms)' && fail "a latency value carries its own unit"
   # JSON parses, and says the same.
   "$hf" replay --json "$work/b.hft" "$work/good.hft" >"$work/r.json" || fail "replay --json"
   python3 -c '
