@@ -3,7 +3,8 @@
  *
  * Per trace: the summary table; peak footprint against peak live as bars; live bytes and
  * footprint over the trace, one small chart per policy, all on one byte scale; latency CDFs
- * on a log axis; and the heap map of every policy at the op where live bytes peak. Each
+ * on a log axis; and the heap map of every policy at the op where live bytes peak (fast's
+ * from the addresses its replay returned, replay.c). Each
  * policy keeps one colour (hft_policy_colour) in every chart. A policy whose replay failed
  * is in the table with its error and in no plot. */
 #include "tool.h"
@@ -322,9 +323,10 @@ static void svg_latency(FILE *o, const hft_replay_set *set, int frees) {
 static void svg_heapmap(FILE *o, const hft_result *r, uint64_t nops) {
     const int cell = 6, W = HFT_MAP_COLS * cell + 16, H = HFT_MAP_ROWS * cell + 62;
     char title[160], a[32], b[32], c[32];
-    snprintf(title, sizeof title, "%s at op %llu of %llu: %s in regions, %s per cell",
+    snprintf(title, sizeof title, "%s at op %llu of %llu: %s in %s, %s per cell",
              hf_policy_name(r->policy), (unsigned long long)r->peak_live_op + 1,
              (unsigned long long)nops, hft_bytes(a, sizeof a, (double)r->map_bytes),
+             r->policy == HF_POLICY_FAST ? "segments" : "regions",
              hft_bytes(b, sizeof b, (double)((r->map_bytes + HFT_MAP_CELLS - 1) / HFT_MAP_CELLS)));
     svg_open(o, W, H, title);
     svg_title(o, 8, 18, title, hft_policy_colour(r->policy));
@@ -525,7 +527,11 @@ static void html_set(FILE *o, const hft_replay_set *set) {
                 "</span>%s</span> ",
                 cell_colour[c], cell_name[c]);
     fputs("<br>Each cell is a slice of the arena's memory, regions laid end to end in address "
-          "order, coloured by what most of its bytes hold.</p>\n<div class='grid maps'>\n",
+          "order, coloured by what most of its bytes hold. <i>fast</i> has no walk of its blocks: "
+          "its map is drawn from the addresses its replay returned, each 4 MiB segment holding "
+          "a live block counted from its start to the 4 KiB page of its last live byte; "
+          "overhead is the rounding up to hf_usable_size, and free is everything else (free "
+          "slots, segment headers, pages not yet carved).</p>\n<div class='grid maps'>\n",
           o);
     for (unsigned k = 0; k < set->npolicies; k++)
         if (set->results[k].ok && set->results[k].has_map)
