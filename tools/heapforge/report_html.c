@@ -376,7 +376,7 @@ static const char css[] =
     /* The table scrolls inside its own card when the window is narrower than it. */
     ".scroll{overflow-x:auto}\n"
     /* Heap maps shrink to two a row in a narrow window. */
-    ".grid.maps>svg{flex:1 1 440px;max-width:592px}\n"
+    ".grid.maps>svg{flex:0 1 calc(50% - 5px);max-width:592px}\n"
     "table{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}\n"
     "th,td{padding:5px 6px;text-align:right;border-bottom:1px solid #eef1f4;white-space:nowrap}\n"
     "th{font-size:12px;line-height:1.25;color:" MUTED ";font-weight:600;border-bottom:2px solid "
