@@ -135,6 +135,12 @@ replay)
   # Agreement: every policy reports the same peak live bytes, and all 8 replayed.
   [ "$(tail -n +2 "$work/r1" | wc -l)" -eq 8 ] || fail "not every policy replayed"
   [ "$(tail -n +2 "$work/r1" | cut -d, -f2 | sort -u | wc -l)" -eq 1 ] || fail "peak live differs: $(cat "$work/r1")"
+  # The table: one unit per latency column, named in its header; no value carries its own.
+  "$hf" replay --quiet "$work/b.hft" "$work/good.hft" >"$work/table" || fail "replay table"
+  [ "$(grep -cE '^policy +ops/s \| +p50 (ns|us|ms) +p99 (ns|us|ms) +p99\.9 (ns|us|ms) \|' "$work/table")" -eq 2 ] ||
+    fail "latency headers do not name their units: $(grep '^policy' "$work/table")"
+  grep -E '^(fast|first-fit|next-fit|best-fit|worst-fit|segregated|buddy|tlsf) ' "$work/table" |
+    cut -d'|' -f2,3 | grep -E '[0-9](ns|us|ms)' && fail "a latency value carries its own unit"
   # JSON parses, and says the same.
   "$hf" replay --json "$work/b.hft" "$work/good.hft" >"$work/r.json" || fail "replay --json"
   python3 -c '
@@ -193,6 +199,32 @@ assert ("%d free;" % frees) in first, first
 ' "$work" || fail "dump and stats disagree: $(head -n 3 "$work/d.csv") $(head -n 1 "$work/s.txt")"
   expect 3 "" "$hf" dump "$work/bad_magic.hft"
   expect 2 "no trace file given" "$hf" stats
+  # The report as a user reads it: a policy that failed (every policy fails a 16 TiB malloc)
+  # is in no plot and one line says why; every policy has a heap map, fast too; the footprint
+  # panels of a trace share one byte scale; the table names each latency column's unit.
+  printf 'a 0 100\na 1 17592186044416\nf 1\nf 0\n' >"$work/huge.rep"
+  "$hf" replay --quiet --html "$work/f.html" "$work/b.hft" "$work/huge.rep" >/dev/null 2>&1
+  python3 -c '
+import re, sys
+page = open(sys.argv[1]).read()
+b, huge = page.split("<h2>")[1:3]
+svgs = re.findall(r"<svg.*?</svg>", huge, re.S)
+assert not svgs, "a plot of the failed trace: %s" % svgs[0][:200]
+assert "failed 0 B" not in page and "replay failed</text>" not in page
+line = re.findall(r"<p class=.fail.>Left out of every plot[^\n]*", huge)
+assert len(line) == 1 and all(p in line[0] for p in ("fast", "tlsf", "malloc of 17592186044416 bytes failed")), line
+maps = re.findall(r"aria-label=.([a-z-]+) at op", b)
+assert sorted(maps) == sorted(["fast", "first-fit", "next-fit", "best-fit", "worst-fit", "segregated",
+                               "buddy", "tlsf"]), maps
+panels = [s for s in re.findall(r"<svg.*?</svg>", b, re.S) if "peak footprint " in s[:300] and "one scale" in s]
+assert len(panels) == 8, len(panels)
+tops = {re.findall(r"text-anchor=.end. fill=.#616e7c.>([^<]*)<", s)[-1] for s in panels}
+assert len(tops) == 1, "the footprint panels have different y scales: %s" % tops
+head = re.search(r"<tr><th>policy.*?</tr>", b).group(0)
+assert len(re.findall(r"p(50|99|99\.9) <span class=.u.>(ns|µs|ms)</span>", head)) == 6, head
+cells = re.findall(r"<td>([^<]*)</td>", b)
+assert not [c for c in cells if re.search(r"[0-9] ?(ns|µs|ms)$", c)], "a latency cell with its own unit"
+' "$work/f.html" || fail "the report with a failed trace, heap maps, shared scales, units"
   # A .rep file replays too.
   expect 0 "" "$hf" replay --quiet --policy first-fit,buddy "$work/good.hft"
   ;;

@@ -425,10 +425,83 @@ static int heap_map(replay_state *s) {
     return 0;
 }
 
+/* fast has no walk of its blocks: its map is built from the addresses its replay returned.
+ * Each 4 MiB-aligned window holding a live block (fast's segments are 4 MiB, a large block
+ * runs on past its window) counts from its start to the 4 KiB page of its last live byte;
+ * the windows are laid end to end in address order. In them: the requested bytes of the live
+ * blocks, their rounding up to hf_usable_size (overhead), and the rest (free: free slots,
+ * segment headers, pages not yet carved) in the cells between. */
+#define FAST_WINDOW (4ULL << 20)
+#define FAST_PAGE   4096ULL
+
+static int fast_map(replay_state *s) {
+    hft_result *r = s->r;
+    size_t upto = (size_t)r->peak_live_op + 1;
+    memset(s->block, 0, s->t->nids * sizeof *s->block);
+    memset(s->size, 0, s->t->nids * sizeof *s->size);
+    if (run_ops(s, upto, 0) != 0) return -1;
+    size_t n = 0;
+    for (uint32_t id = 0; id < s->t->nids; id++) n += s->block[id] != NULL;
+    live_block *lb = malloc((n ? n : 1) * sizeof *lb);
+    if (lb == NULL) return replay_fail(r, upto, "out of memory for the heap map");
+    n = 0;
+    for (uint32_t id = 0; id < s->t->nids; id++)
+        if (s->block[id] != NULL) lb[n++] = (live_block){(uintptr_t)s->block[id], s->size[id]};
+    qsort(lb, n, sizeof *lb, live_cmp);
+    /* Pass 1 sizes the windows, pass 2 paints them. */
+    uint64_t total = 0;
+    painter pt = {r, lb, n, 1, 0, {0}, 0};
+    memset(r->map, HFT_CELL_NONE, sizeof r->map);
+    for (int pass = 0; pass < 2; pass++) {
+        size_t i = 0;
+        while (i < n) {
+            uintptr_t start = lb[i].addr & ~(uintptr_t)(FAST_WINDOW - 1), end = start, at = start;
+            /* The window, extended by any block that runs past it. */
+            size_t j = i;
+            for (; j < n && lb[j].addr < (end > start + FAST_WINDOW ? end : start + FAST_WINDOW);
+                 j++) {
+                uintptr_t e = lb[j].addr + (uintptr_t)hf_usable_size((void *)lb[j].addr);
+                if (e > end) end = e;
+            }
+            end = (end + FAST_PAGE - 1) & ~(uintptr_t)(FAST_PAGE - 1);
+            if (pass == 0) {
+                total += end - start;
+            } else {
+                for (size_t k = i; k < j; k++) {
+                    uint64_t usable = hf_usable_size((void *)lb[k].addr);
+                    if (usable < lb[k].size) usable = lb[k].size;
+                    if (lb[k].addr > at) {
+                        paint(&pt, HFT_CELL_FREE, lb[k].addr - at);
+                        r->map_free += lb[k].addr - at, r->map_free_blocks++;
+                    }
+                    paint(&pt, HFT_CELL_USED, lb[k].size);
+                    paint(&pt, HFT_CELL_OVERHEAD, usable - lb[k].size);
+                    r->map_used += lb[k].size, r->map_overhead += usable - lb[k].size;
+                    r->map_blocks++;
+                    at = lb[k].addr + usable;
+                }
+                if (end > at) {
+                    paint(&pt, HFT_CELL_FREE, end - at);
+                    r->map_free += end - at, r->map_free_blocks++;
+                }
+            }
+            i = j;
+        }
+        if (pass == 0) pt.per_cell = total ? (total + HFT_MAP_CELLS - 1) / HFT_MAP_CELLS : 1;
+    }
+    if (pt.filled > 0 && pt.cell < HFT_MAP_CELLS) paint_flush(&pt);
+    r->map_bytes = total;
+    r->map_meta = 0;
+    r->has_map = 1;
+    free(lb);
+    return 0;
+}
+
 typedef struct child_job {
     const hft_trace *t;
     hf_policy policy;
     int want_map;
+    int map_only; /* fast: replay up to the peak in a fresh process and build the map */
     hft_result *r;
     const hf_arena_config *cfg;
 } child_job;
@@ -439,8 +512,10 @@ static void *replay_child(void *arg) {
     const hft_trace *t = j->t;
     hft_result *r = j->r;
     replay_state s = {t, {j->policy, NULL}, NULL, NULL, r, j->cfg};
-    r->policy = j->policy;
-    r->ok = 1;
+    if (!j->map_only) {
+        r->policy = j->policy;
+        r->ok = 1;
+    }
     s.block = calloc(t->nids ? t->nids : 1, sizeof *s.block);
     s.size = calloc(t->nids ? t->nids : 1, sizeof *s.size);
     if (s.block == NULL || s.size == NULL) {
@@ -454,6 +529,10 @@ static void *replay_child(void *arg) {
             return NULL;
         }
     }
+    if (j->map_only) {
+        fast_map(&s);
+        return NULL;
+    }
     if (run_ops(&s, t->nops, 1) != 0) return NULL;
     if (j->policy == HF_POLICY_FAST) return NULL;
     hf_arena_destroy(s.be.arena);
@@ -462,11 +541,9 @@ static void *replay_child(void *arg) {
     return NULL;
 }
 
-/* Runs one replay in a child and waits for it. */
-static void replay_one(const hft_trace *t, hf_policy policy, const hf_arena_config *cfg,
-                       int want_map, hft_result *r) {
-    memset(r, 0, sizeof *r);
-    r->policy = policy;
+/* Runs one replay (or, with map_only, fast's heap map) in a child and waits for it. */
+static void replay_fork(const hft_trace *t, hf_policy policy, const hf_arena_config *cfg,
+                        int want_map, int map_only, hft_result *r) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -474,7 +551,7 @@ static void replay_one(const hft_trace *t, hf_policy policy, const hf_arena_conf
         return;
     }
     if (pid == 0) {
-        child_job job = {t, policy, want_map, r, cfg};
+        child_job job = {t, policy, want_map, map_only, r, cfg};
         if (policy == HF_POLICY_FAST) {
             /* fast replays on a thread of its own, so on a heap of its own: the parent's heap
              * has free blocks (the trace file's buffer...) that would be reused without a
@@ -495,6 +572,10 @@ static void replay_one(const hft_trace *t, hf_policy policy, const hf_arena_conf
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
+    if (map_only && (WIFSIGNALED(st) || !WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
+        r->has_map = 0; /* the measured replay stands; the report says the map is missing */
+        return;
+    }
     if (WIFSIGNALED(st)) {
         r->ok = 0;
         snprintf(r->error, sizeof r->error, "the replay died of signal %d (%s)", WTERMSIG(st),
@@ -503,6 +584,15 @@ static void replay_one(const hft_trace *t, hf_policy policy, const hf_arena_conf
         r->ok = 0;
         snprintf(r->error, sizeof r->error, "the replay exited with status %d", WEXITSTATUS(st));
     }
+}
+
+static void replay_one(const hft_trace *t, hf_policy policy, const hf_arena_config *cfg,
+                       int want_map, hft_result *r) {
+    memset(r, 0, sizeof *r);
+    r->policy = policy;
+    replay_fork(t, policy, cfg, want_map, 0, r);
+    /* fast's map needs a replay of its own up to the peak, from the same fresh start. */
+    if (r->ok && want_map && policy == HF_POLICY_FAST) replay_fork(t, policy, cfg, 1, 1, r);
 }
 
 /* ---- the command ----------------------------------------------------------------------------- */

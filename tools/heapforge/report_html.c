@@ -2,9 +2,11 @@
  * script, no external resource) and as separate SVG files (--svg DIR).
  *
  * Per trace: the summary table; peak footprint against peak live as bars; live bytes and
- * footprint over the trace, one small chart per policy; latency CDFs on a log axis; and the
- * heap map of every lab policy at the op where live bytes peak. Each policy keeps one colour
- * (hft_policy_colour) in every chart. */
+ * footprint over the trace, one small chart per policy, all on one byte scale; latency CDFs
+ * on a log axis; and the heap map of every policy at the op where live bytes peak (fast's
+ * from the addresses its replay returned, replay.c). Each
+ * policy keeps one colour (hft_policy_colour) in every chart. A policy whose replay failed
+ * is in the table with its error and in no plot. */
 #include "tool.h"
 
 #include <errno.h>
@@ -122,8 +124,24 @@ static double byte_axis(FILE *o, const frame *f, double max) {
 
 /* ---- live bytes and footprint over the trace ------------------------------------------------ */
 
-static void svg_timeline(FILE *o, const hft_result *r, uint64_t nops) {
-    const int W = 318, H = 210;
+/* The largest byte value any working policy's timeline reaches: every timeline of a trace is
+ * drawn on one y scale up to it, so that the panels compare by eye. */
+static double timeline_max(const hft_replay_set *set) {
+    double max = 1;
+    for (unsigned k = 0; k < set->npolicies; k++) {
+        const hft_result *r = &set->results[k];
+        if (!r->ok) continue;
+        if ((double)r->peak_footprint > max) max = (double)r->peak_footprint;
+        for (unsigned i = 0; i < r->nsamples; i++) {
+            if ((double)r->samples[i].footprint > max) max = (double)r->samples[i].footprint;
+            if ((double)r->samples[i].live > max) max = (double)r->samples[i].live;
+        }
+    }
+    return max;
+}
+
+static void svg_timeline(FILE *o, const hft_result *r, uint64_t nops, double max) {
+    const int W = 300, H = 210;
     frame f = {62, 34, W - 74, H - 70};
     char title[96], fb[32];
     snprintf(title, sizeof title, "%s: peak footprint %s", hf_policy_name(r->policy),
@@ -137,12 +155,11 @@ static void svg_timeline(FILE *o, const hft_result *r, uint64_t nops) {
                 W / 2, H / 2);
         return;
     }
-    double max = (double)r->peak_footprint;
-    for (unsigned i = 0; i < r->nsamples; i++) {
-        if ((double)r->samples[i].footprint > max) max = (double)r->samples[i].footprint;
-        if ((double)r->samples[i].live > max) max = (double)r->samples[i].live;
-    }
     double top = byte_axis(o, &f, max), xmax = nops ? (double)nops : 1;
+    fprintf(o,
+            "<text transform='translate(11 %.1f) rotate(-90)' text-anchor='middle' "
+            "font-size='10' fill='" MUTED "'>bytes (one scale for all policies)</text>\n",
+            f.y + f.h / 2);
     double step = nice_step(xmax, 4);
     for (double v = 0; v <= xmax; v += step) {
         char b[32];
@@ -177,16 +194,23 @@ static void svg_timeline(FILE *o, const hft_result *r, uint64_t nops) {
 
 /* ---- peak footprint against peak live ------------------------------------------------------ */
 
+static unsigned ok_count(const hft_replay_set *set) {
+    unsigned n = 0;
+    for (unsigned k = 0; k < set->npolicies; k++) n += set->results[k].ok != 0;
+    return n;
+}
+
 static void svg_peaks(FILE *o, const hft_replay_set *set) {
-    const int W = 640, row = 24, H = 64 + row * (int)set->npolicies;
-    frame f = {100, 40, W - 190, row * (double)set->npolicies};
+    const int W = 640, row = 24, nok = (int)ok_count(set), H = 64 + row * nok;
+    frame f = {100, 40, W - 190, row * (double)nok};
     svg_open(o, W, H, "peak footprint of each policy against the peak of live bytes");
     svg_title(o, 8, 18, "Peak footprint (bar) against peak live bytes (dashed line)", NULL);
     double max = 1, live = 0;
     for (unsigned k = 0; k < set->npolicies; k++) {
         const hft_result *r = &set->results[k];
+        if (!r->ok) continue;
         if ((double)r->peak_footprint > max) max = (double)r->peak_footprint;
-        if (r->ok) live = (double)r->peak_live;
+        live = (double)r->peak_live;
     }
     const char *uname;
     double unit = byte_unit(max, &uname), step = nice_step(max / unit, 5) * unit;
@@ -198,18 +222,18 @@ static void svg_peaks(FILE *o, const hft_replay_set *set) {
         fprintf(o, "<text x='%.1f' y='%.1f' text-anchor='middle' fill='" MUTED "'>%g %s</text>\n",
                 x, f.y + f.h + 14, v / unit, uname);
     }
-    for (unsigned k = 0; k < set->npolicies; k++) {
+    for (unsigned k = 0, n = 0; k < set->npolicies; k++) {
         const hft_result *r = &set->results[k];
-        double y = f.y + k * row + 4, w = (double)r->peak_footprint / top * f.w;
+        if (!r->ok) continue;
+        double y = f.y + n++ * row + 4, w = (double)r->peak_footprint / top * f.w;
         char b[32];
         fprintf(o, "<text x='%.1f' y='%.1f' text-anchor='end'>%s</text>\n", f.x - 8, y + 12,
                 hf_policy_name(r->policy));
         fprintf(o, "<rect x='%.1f' y='%.1f' width='%.1f' height='%d' rx='2' fill='%s'/>\n", f.x, y,
                 w, row - 8, hft_policy_colour(r->policy));
         double u = hft_result_utilization(r);
-        fprintf(o, "<text x='%.1f' y='%.1f' fill='" MUTED "'>%s%s  (U %.2f)</text>\n", f.x + w + 6,
-                y + 12, r->ok ? "" : "failed ", hft_bytes(b, sizeof b, (double)r->peak_footprint),
-                u);
+        fprintf(o, "<text x='%.1f' y='%.1f' fill='" MUTED "'>%s  (U %.2f)</text>\n", f.x + w + 6,
+                y + 12, hft_bytes(b, sizeof b, (double)r->peak_footprint), u);
     }
     double x = f.x + live / top * f.w;
     fprintf(o,
@@ -264,15 +288,16 @@ static void svg_latency(FILE *o, const hft_replay_set *set, int frees) {
             "<text x='%.1f' y='%d' text-anchor='middle' fill='" MUTED "'>time per call "
             "(log scale)</text>\n",
             f.x + f.w / 2, H - 8);
-    for (unsigned k = 0; k < set->npolicies; k++) {
+    for (unsigned k = 0, n = 0; k < set->npolicies; k++) {
         const hft_result *r = &set->results[k];
-        double ly = f.y + 6 + k * 18;
+        if (!r->ok) continue;
+        double ly = f.y + 6 + n++ * 18;
         fprintf(o,
                 "<line x1='%.1f' x2='%.1f' y1='%.1f' y2='%.1f' stroke='%s' stroke-width='3'/>"
                 "<text x='%.1f' y='%.1f'>%s</text>\n",
                 f.x + f.w + 14, f.x + f.w + 34, ly, ly, hft_policy_colour(r->policy),
                 f.x + f.w + 40, ly + 4, hf_policy_name(r->policy));
-        if (!r->ok || h[k].count == 0) continue;
+        if (h[k].count == 0) continue;
         fprintf(o, "<path fill='none' stroke='%s' stroke-width='1.8' d='M%.1f %.1f",
                 hft_policy_colour(r->policy), f.x, f.y + f.h);
         uint64_t seen = 0;
@@ -298,9 +323,10 @@ static void svg_latency(FILE *o, const hft_replay_set *set, int frees) {
 static void svg_heapmap(FILE *o, const hft_result *r, uint64_t nops) {
     const int cell = 6, W = HFT_MAP_COLS * cell + 16, H = HFT_MAP_ROWS * cell + 62;
     char title[160], a[32], b[32], c[32];
-    snprintf(title, sizeof title, "%s at op %llu of %llu: %s in regions, %s per cell",
+    snprintf(title, sizeof title, "%s at op %llu of %llu: %s in %s, %s per cell",
              hf_policy_name(r->policy), (unsigned long long)r->peak_live_op + 1,
              (unsigned long long)nops, hft_bytes(a, sizeof a, (double)r->map_bytes),
+             r->policy == HF_POLICY_FAST ? "segments" : "regions",
              hft_bytes(b, sizeof b, (double)((r->map_bytes + HFT_MAP_CELLS - 1) / HFT_MAP_CELLS)));
     svg_open(o, W, H, title);
     svg_title(o, 8, 18, title, hft_policy_colour(r->policy));
@@ -346,67 +372,116 @@ static const char css[] =
     ".card{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:14px 16px;"
     "margin:10px 0;box-shadow:0 1px 2px rgba(0,0,0,.04)}\n"
     ".grid{display:flex;flex-wrap:wrap;gap:10px}.grid>svg{background:#fff;border:1px solid "
-    "#e4e7eb;border-radius:8px}\n"
-    "table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}\n"
-    "th,td{padding:6px 9px;text-align:right;border-bottom:1px solid #eef1f4;white-space:nowrap}\n"
-    "th{font-size:12px;color:" MUTED ";font-weight:600;border-bottom:2px solid #d9dee4}\n"
+    "#e4e7eb;border-radius:8px;max-width:100%;height:auto}\n"
+    /* The table scrolls inside its own card when the window is narrower than it. */
+    ".scroll{overflow-x:auto}\n"
+    /* Heap maps shrink to two a row in a narrow window. */
+    ".grid.maps>svg{flex:0 1 calc(50% - 5px);max-width:592px}\n"
+    "table{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}\n"
+    "th,td{padding:5px 6px;text-align:right;border-bottom:1px solid #eef1f4;white-space:nowrap}\n"
+    "th{font-size:12px;line-height:1.25;color:" MUTED ";font-weight:600;border-bottom:2px solid "
+    "#d9dee4;vertical-align:bottom}\n"
+    "th .u{font-weight:400}\n"
     "td:first-child,th:first-child{text-align:left}\n"
     ".sw{display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:7px;"
     "vertical-align:-1px}\n"
     ".bar{display:inline-block;height:8px;border-radius:4px;background:#2d6a9f;"
     "vertical-align:middle;margin-left:6px}\n"
-    ".best{font-weight:700}.fail{color:#c0392b}\n"
+    ".best{font-weight:700}.fail{color:#c0392b}p.fail{margin:8px 0}\n"
     ".legend span{margin-right:18px;white-space:nowrap}\n"
     ".note{color:" MUTED ";font-size:12.5px}\n";
 
+/* A latency column's unit, chosen from its largest value: every value of the column is
+ * written in it (the header names it). */
+typedef struct ns_unit {
+    const char *name;
+    double div;
+    int decimals;
+} ns_unit;
+
+static ns_unit ns_unit_for(double max_ns) {
+    if (max_ns < 1e4) return (ns_unit){"ns", 1, 0};
+    if (max_ns < 1e7) return (ns_unit){"µs", 1e3, 1};
+    return (ns_unit){"ms", 1e6, 1};
+}
+
+static void latencies(const hft_result *r, double q[6]) {
+    static const double qs[3] = {0.5, 0.99, 0.999};
+    hft_hist al;
+    memset(&al, 0, sizeof al);
+    for (unsigned kind = 0; kind < HFT_FREE; kind++) hft_hist_merge(&al, &r->hist[kind]);
+    for (int i = 0; i < 3; i++) {
+        q[i] = hft_hist_quantile(&al, qs[i]);
+        q[3 + i] = hft_hist_quantile(&r->hist[HFT_FREE], qs[i]);
+    }
+}
+
 static void html_table(FILE *o, const hft_replay_set *set) {
-    double best_score = -1;
+    static const char *qname[6] = {"alloc<br>p50", "alloc<br>p99", "alloc<br>p99.9",
+                                   "free<br>p50",  "free<br>p99",  "free<br>p99.9"};
+    double best_score = -1, colmax[6] = {0};
     uint64_t best_fp = UINT64_MAX;
     for (unsigned k = 0; k < set->npolicies; k++) {
         const hft_result *r = &set->results[k];
         if (!r->ok) continue;
         if (hft_result_score(r) > best_score) best_score = hft_result_score(r);
         if (r->peak_footprint > 0 && r->peak_footprint < best_fp) best_fp = r->peak_footprint;
+        double q[6];
+        latencies(r, q);
+        for (int i = 0; i < 6; i++)
+            if (q[i] > colmax[i]) colmax[i] = q[i];
     }
-    fputs("<div class='card'><table>\n<tr><th>policy</th><th>ops/s</th><th>alloc p50</th>"
-          "<th>alloc p99</th><th>alloc p99.9</th><th>free p50</th><th>free p99</th>"
-          "<th>free p99.9</th><th>peak live</th><th>peak footprint</th><th>utilization</th>"
-          "<th>fragmentation</th><th>score</th></tr>\n",
+    ns_unit unit[6];
+    fputs("<div class='card scroll'><table>\n<tr><th>policy</th><th>ops/s</th>", o);
+    for (int i = 0; i < 6; i++) {
+        unit[i] = ns_unit_for(colmax[i]);
+        fprintf(o, "<th>%s <span class='u'>%s</span></th>", qname[i], unit[i].name);
+    }
+    fputs("<th>peak<br>live</th><th>peak<br>footprint</th><th>utili-<br>zation</th>"
+          "<th>frag-<br>mentation</th><th>score</th></tr>\n",
           o);
     for (unsigned k = 0; k < set->npolicies; k++) {
         const hft_result *r = &set->results[k];
         fprintf(o, "<tr><td><span class='sw' style='background:%s'></span>%s</td>",
                 hft_policy_colour(r->policy), hf_policy_name(r->policy));
         if (!r->ok) {
-            fputs("<td colspan='12' class='fail' style='text-align:left'>failed: ", o);
+            fputs("<td colspan='12' class='fail' style='text-align:left;white-space:normal'>"
+                  "failed: ",
+                  o);
             esc(o, r->error);
             fputs("</td></tr>\n", o);
             continue;
         }
-        hft_hist al;
-        memset(&al, 0, sizeof al);
-        for (unsigned kind = 0; kind < HFT_FREE; kind++) hft_hist_merge(&al, &r->hist[kind]);
-        const hft_hist *fr = &r->hist[HFT_FREE];
         char a[32], b[32];
-        double u = hft_result_utilization(r), ops = hft_result_ops_per_sec(r);
+        double u = hft_result_utilization(r), ops = hft_result_ops_per_sec(r), q[6];
+        latencies(r, q);
         fprintf(o, "<td>%.2fM</td>", ops / 1e6);
-        double q[6] = {hft_hist_quantile(&al, 0.5),   hft_hist_quantile(&al, 0.99),
-                       hft_hist_quantile(&al, 0.999), hft_hist_quantile(fr, 0.5),
-                       hft_hist_quantile(fr, 0.99),   hft_hist_quantile(fr, 0.999)};
-        for (int i = 0; i < 6; i++) {
-            ns_label(a, sizeof a, q[i] < 10000 ? round(q[i]) : round(q[i] / 100) * 100);
-            fprintf(o, "<td>%s</td>", a);
-        }
+        for (int i = 0; i < 6; i++)
+            fprintf(o, "<td>%.*f</td>", unit[i].decimals, q[i] / unit[i].div);
         fprintf(o,
                 "<td>%s</td><td%s>%s</td><td>%.3f<span class='bar' style='width:%.0fpx'></span>"
                 "</td><td>%.2f</td><td%s>%.1f</td></tr>\n",
                 hft_bytes(a, sizeof a, (double)r->peak_live),
                 r->peak_footprint == best_fp ? " class='best'" : "",
-                hft_bytes(b, sizeof b, (double)r->peak_footprint), u, 60 * (u > 1 ? 1 : u),
+                hft_bytes(b, sizeof b, (double)r->peak_footprint), u, 40 * (u > 1 ? 1 : u),
                 u > 0 ? 1 / u - 1 : 0.0, hft_result_score(r) == best_score ? " class='best'" : "",
                 hft_result_score(r));
     }
     fputs("</table></div>\n", o);
+}
+
+/* One line naming the policies left out of the plots, and why. */
+static void html_failed(FILE *o, const hft_replay_set *set) {
+    if (ok_count(set) == set->npolicies) return;
+    fputs("<p class='fail'>Left out of every plot, their replay failed: ", o);
+    for (unsigned k = 0, n = 0; k < set->npolicies; k++) {
+        const hft_result *r = &set->results[k];
+        if (r->ok) continue;
+        fprintf(o, "%s<b>%s</b> (", n++ ? "; " : "", hf_policy_name(r->policy));
+        esc(o, r->error);
+        fputs(")", o);
+    }
+    fputs(".</p>\n", o);
 }
 
 static void html_set(FILE *o, const hft_replay_set *set) {
@@ -424,34 +499,48 @@ static void html_set(FILE *o, const hft_replay_set *set) {
     }
     fputs("</p>\n", o);
     html_table(o, set);
+    html_failed(o, set);
+    if (ok_count(set) == 0) return;
     fputs("<div class='grid'>", o);
     svg_peaks(o, set);
     fputs("</div>\n<h3>Live bytes and footprint over the trace</h3>\n<p class='legend note'>"
           "<span><span class='sw' style='background:" LIVE_FILL "'></span>live bytes "
-          "(requested, from the trace)</span><span>line: the policy's footprint (fast: committed "
-          "bytes; lab: the arena's regions)</span></p>\n<div class='grid'>\n",
+          "(requested, from the trace)</span> <span>line: the policy's footprint (fast: committed "
+          "bytes; lab: the arena's regions)</span> <span>every panel has the same byte "
+          "scale</span></p>\n<div class='grid'>\n",
           o);
+    double tmax = timeline_max(set);
     for (unsigned k = 0; k < set->npolicies; k++)
-        svg_timeline(o, &set->results[k], set->trace->nops);
+        if (set->results[k].ok) svg_timeline(o, &set->results[k], set->trace->nops, tmax);
     fputs("</div>\n<h3>Latency per call</h3>\n<div class='grid'>\n", o);
     svg_latency(o, set, 0);
     svg_latency(o, set, 1);
     fputs("</div>\n", o);
     int maps = 0;
-    for (unsigned k = 0; k < set->npolicies; k++) maps += set->results[k].has_map;
+    for (unsigned k = 0; k < set->npolicies; k++)
+        maps += set->results[k].ok && set->results[k].has_map;
     if (maps == 0) return;
     fputs("<h3>Heap maps at the peak of live bytes</h3>\n<p class='legend note'>", o);
     for (unsigned c = 0; c < HFT_CELL_NONE; c++)
         fprintf(o,
                 "<span><span class='sw' style='background:%s;outline:1px solid #cbd2d9'>"
-                "</span>%s</span>",
+                "</span>%s</span> ",
                 cell_colour[c], cell_name[c]);
     fputs("<br>Each cell is a slice of the arena's memory, regions laid end to end in address "
-          "order, coloured by what most of its bytes hold.</p>\n<div class='grid'>\n",
+          "order, coloured by what most of its bytes hold. <i>fast</i> has no walk of its blocks: "
+          "its map is drawn from the addresses its replay returned, each 4 MiB segment holding "
+          "a live block counted from its start to the 4 KiB page of its last live byte; "
+          "overhead is the rounding up to hf_usable_size, and free is everything else (free "
+          "slots, segment headers, pages not yet carved).</p>\n<div class='grid maps'>\n",
           o);
     for (unsigned k = 0; k < set->npolicies; k++)
-        if (set->results[k].has_map) svg_heapmap(o, &set->results[k], set->trace->nops);
+        if (set->results[k].ok && set->results[k].has_map)
+            svg_heapmap(o, &set->results[k], set->trace->nops);
     fputs("</div>\n", o);
+    for (unsigned k = 0; k < set->npolicies; k++)
+        if (set->results[k].ok && !set->results[k].has_map)
+            fprintf(o, "<p class='note'>%s: no heap map (its replay records none).</p>\n",
+                    hf_policy_name(set->results[k].policy));
 }
 
 int hft_report_html(const char *path, const hft_replay_set *sets, unsigned nsets) {
@@ -516,17 +605,20 @@ int hft_report_svg_dir(const char *dir, const hft_replay_set *sets, unsigned nse
     for (unsigned s = 0; s < nsets; s++) {
         const hft_replay_set *set = &sets[s];
         FILE *f;
+        if (ok_count(set) == 0) continue;
         if ((f = svg_file(dir, set->file, "peaks", NULL)) == NULL) return -1;
         svg_peaks(f, set), fclose(f);
         if ((f = svg_file(dir, set->file, "latency-alloc", NULL)) == NULL) return -1;
         svg_latency(f, set, 0), fclose(f);
         if ((f = svg_file(dir, set->file, "latency-free", NULL)) == NULL) return -1;
         svg_latency(f, set, 1), fclose(f);
+        double tmax = timeline_max(set);
         for (unsigned k = 0; k < set->npolicies; k++) {
             const hft_result *r = &set->results[k];
             const char *name = hf_policy_name(r->policy);
+            if (!r->ok) continue; /* failed policies are in no plot */
             if ((f = svg_file(dir, set->file, "timeline", name)) == NULL) return -1;
-            svg_timeline(f, r, set->trace->nops), fclose(f);
+            svg_timeline(f, r, set->trace->nops, tmax), fclose(f);
             if (!r->has_map) continue;
             if ((f = svg_file(dir, set->file, "heapmap", name)) == NULL) return -1;
             svg_heapmap(f, r, set->trace->nops), fclose(f);

@@ -10,14 +10,18 @@ static void alloc_hist(const hft_result *r, hft_hist *h) {
         if (k != HFT_FREE) hft_hist_merge(h, &r->hist[k]);
 }
 
-static const char *ns_text(char *buf, size_t n, double ns) {
-    if (ns < 10000)
-        snprintf(buf, n, "%.0fns", ns);
-    else if (ns < 10e6)
-        snprintf(buf, n, "%.1fus", ns / 1e3);
-    else
-        snprintf(buf, n, "%.1fms", ns / 1e6);
-    return buf;
+/* A latency column's unit, chosen from its largest value so that every value of the column
+ * is written in the same unit: ns below 10 us, us below 10 ms, ms above. */
+typedef struct ns_unit {
+    const char *name;
+    double div;
+    int decimals;
+} ns_unit;
+
+static ns_unit ns_unit_for(double max_ns) {
+    if (max_ns < 1e4) return (ns_unit){"ns", 1, 0};
+    if (max_ns < 1e7) return (ns_unit){"us", 1e3, 1};
+    return (ns_unit){"ms", 1e6, 1};
 }
 
 static const char *rate_text(char *buf, size_t n, double v) {
@@ -30,24 +34,52 @@ static const char *rate_text(char *buf, size_t n, double v) {
     return buf;
 }
 
-void hft_report_table(FILE *out, const hft_replay_set *sets, unsigned nsets) {
+#define LAT_COLS 6 /* alloc p50, p99, p99.9, free p50, p99, p99.9 */
+static const double lat_q[3] = {0.5, 0.99, 0.999};
+static const char *lat_name[3] = {"p50", "p99", "p99.9"};
+
+static void latencies(const hft_result *r, double q[LAT_COLS]) {
+    hft_hist al;
+    alloc_hist(r, &al);
+    for (int i = 0; i < 3; i++) {
+        q[i] = hft_hist_quantile(&al, lat_q[i]);
+        q[3 + i] = hft_hist_quantile(&r->hist[HFT_FREE], lat_q[i]);
+    }
+}
+
+void hft_report_table(FILE *out, const hft_replay_set *set0, unsigned nsets) {
     for (unsigned s = 0; s < nsets; s++) {
-        const hft_replay_set *set = &sets[s];
-        char a[32], b[32], c[32], d[32], e[32], f[32], g[32], h[32], i[32];
+        const hft_replay_set *set = &set0[s];
+        char a[32], h[32], i[32];
         size_t peak_op;
         uint64_t peak = hft_trace_peak_live(set->trace, &peak_op);
         fprintf(out, "%s%s: %zu ops, %u blocks, peak live %s at op %zu%s%s\n", s ? "\n" : "",
                 set->file, set->trace->nops, set->trace->nids, hft_bytes(a, sizeof a, (double)peak),
                 peak_op + 1, set->trace->program[0] ? ", recorded from " : "", set->trace->program);
-        fprintf(out, "%-11s %7s | %21s | %21s | %10s %10s\n", "", "", "alloc latency",
+        /* One unit per latency column, from the column's largest value. */
+        double colmax[LAT_COLS] = {0};
+        for (unsigned k = 0; k < set->npolicies; k++) {
+            double q[LAT_COLS];
+            if (!set->results[k].ok) continue;
+            latencies(&set->results[k], q);
+            for (int c = 0; c < LAT_COLS; c++)
+                if (q[c] > colmax[c]) colmax[c] = q[c];
+        }
+        ns_unit unit[LAT_COLS];
+        char head[LAT_COLS][16];
+        for (int c = 0; c < LAT_COLS; c++) {
+            unit[c] = ns_unit_for(colmax[c]);
+            snprintf(head[c], sizeof head[c], "%s %s", lat_name[c % 3], unit[c].name);
+        }
+        fprintf(out, "%-11s %7s | %26s | %26s | %10s %10s\n", "", "", "alloc latency",
                 "free latency", "peak", "peak");
-        fprintf(out, "%-11s %7s | %6s %6s %7s | %6s %6s %7s | %10s %10s %6s %6s %6s\n", "policy",
-                "ops/s", "p50", "p99", "p99.9", "p50", "p99", "p99.9", "live", "footprint", "util",
-                "frag", "score");
-        fprintf(out, "%.*s\n", 117,
+        fprintf(out, "%-11s %7s | %8s %8s %8s | %8s %8s %8s | %10s %10s %6s %6s %6s\n", "policy",
+                "ops/s", head[0], head[1], head[2], head[3], head[4], head[5], "live", "footprint",
+                "util", "frag", "score");
+        fprintf(out, "%.*s\n", 127,
                 "----------------------------------------------------------"
                 "----------------------------------------------------------"
-                "-");
+                "-----------");
         for (unsigned k = 0; k < set->npolicies; k++) {
             const hft_result *r = &set->results[k];
             const char *name = hf_policy_name(r->policy);
@@ -55,26 +87,22 @@ void hft_report_table(FILE *out, const hft_replay_set *sets, unsigned nsets) {
                 fprintf(out, "%-11s FAILED: %s\n", name, r->error);
                 continue;
             }
-            hft_hist al;
-            alloc_hist(r, &al);
-            const hft_hist *fr = &r->hist[HFT_FREE];
-            double u = hft_result_utilization(r);
-            fprintf(out, "%-11s %7s | %6s %6s %7s | %6s %6s %7s | %10s %10s %6.3f %6.2f %6.1f\n",
-                    name, rate_text(a, sizeof a, hft_result_ops_per_sec(r)),
-                    ns_text(b, sizeof b, hft_hist_quantile(&al, 0.5)),
-                    ns_text(c, sizeof c, hft_hist_quantile(&al, 0.99)),
-                    ns_text(d, sizeof d, hft_hist_quantile(&al, 0.999)),
-                    ns_text(e, sizeof e, hft_hist_quantile(fr, 0.5)),
-                    ns_text(f, sizeof f, hft_hist_quantile(fr, 0.99)),
-                    ns_text(g, sizeof g, hft_hist_quantile(fr, 0.999)),
+            double q[LAT_COLS], u = hft_result_utilization(r);
+            latencies(r, q);
+            fprintf(out, "%-11s %7s |", name, rate_text(a, sizeof a, hft_result_ops_per_sec(r)));
+            for (int c = 0; c < LAT_COLS; c++)
+                fprintf(out, " %8.*f%s", unit[c].decimals, q[c] / unit[c].div,
+                        c == 2 || c == 5 ? " |" : "");
+            fprintf(out, " %10s %10s %6.3f %6.2f %6.1f\n",
                     hft_bytes(h, sizeof h, (double)r->peak_live),
                     hft_bytes(i, sizeof i, (double)r->peak_footprint), u, u > 0 ? 1 / u - 1 : 0.0,
                     hft_result_score(r));
         }
     }
-    fprintf(out, "\nops/s: calls per second of time inside the allocator; util = peak live / peak "
-                 "footprint; frag = 1/util - 1;\nscore = 100 * (0.6 * util + 0.4 * min(1, "
-                 "ops/s / 20M)) (the malloc-lab index); single-threaded replay in time order.\n");
+    fprintf(out, "\nops/s: calls per second of time inside the allocator; latency: time per call, "
+                 "each column in the unit its header names;\nutil = peak live / peak footprint; "
+                 "frag = 1/util - 1; score = 100 * (0.6 * util + 0.4 * min(1, ops/s / 20M))\n(the "
+                 "malloc-lab index); single-threaded replay in time order.\n");
 }
 
 static void json_str(FILE *out, const char *s) {
