@@ -1,11 +1,19 @@
 /* large.c -- spans: blocks above HF_MEDIUM_MAX, each in a mapping of its own whose header sits
  * at the segment-aligned start (one OS page; the payload follows).
  *
- * Freed spans below the huge threshold wait in a process-wide cache (bounded in bytes, purged
- * after the purge delay) so that a program churning multi-MiB blocks reuses warm pages instead
- * of faulting fresh ones in every time. A cached span that is too big is shrunk in place and one
- * that is too small is grown with mremap, which moves page tables, never bytes. Huge spans are
- * unmapped on free. realloc of a span resizes the mapping in place, or moves it with mremap. */
+ * Freed spans below the huge threshold wait in a process-wide cache so that a program churning
+ * multi-MiB blocks reuses warm pages instead of faulting fresh ones in every time (a fault costs
+ * about 2 us a page here; moving a page's table entry with mremap about 25 ns). Three rules:
+ *  - a cached span bigger than the request by a segment or more is split at the first segment
+ *    boundary past the request: the tail becomes a cached span of its own (no system call);
+ *  - a span that must grow (a cached one too small, or realloc) grows with mremap, and the new
+ *    part is filled with the pages of cached spans, moved over with mremap (MREMAP_FIXED):
+ *    page tables move, neither bytes nor faults;
+ *  - what is cached stays while live plus cached span bytes stay within the recent peak of
+ *    live span bytes (a budget that costs no peak RSS); beyond it, spans expire after the
+ *    purge delay, oldest first, and the peak itself is forgotten after HF_SPAN_HOLD delays.
+ * Huge spans are unmapped on free. realloc of a span resizes the mapping in place, or moves it
+ * with mremap; a growing realloc never gives pages back. */
 #include "internal/internal.h"
 #include "harden/guard.h"
 
@@ -15,11 +23,49 @@ static hf_lock span_lock;
 static hf_span *cache_first, *cache_last; /* most recently freed first */
 static size_t cache_bytes;
 static uint64_t cache_due; /* when the oldest cached span expires (0: empty cache) */
+static size_t live_bytes;  /* mapping bytes of live spans */
+static size_t peak_bytes;  /* recent high-water mark of live_bytes */
+static uint64_t peak_at;   /* when peak_bytes was last raised or reset (ms) */
+
+/* The recent peak is forgotten after this many purge delays without a new one. */
+#define HF_SPAN_HOLD 100
+/* A split leaves a tail of at least this much, and a realloc shrink gives back as much. */
+#define HF_SPAN_SPLIT_MIN ((size_t)1 << 20)
+
+static void live_add(size_t add) {
+    size_t live = __atomic_add_fetch(&live_bytes, add, __ATOMIC_RELAXED);
+    if (live > __atomic_load_n(&peak_bytes, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&peak_bytes, live, __ATOMIC_RELAXED);
+        __atomic_store_n(&peak_at, hfi_now_ms(), __ATOMIC_RELAXED);
+    }
+}
+
+static void live_sub(size_t sub) {
+    __atomic_sub_fetch(&live_bytes, sub, __ATOMIC_RELAXED);
+}
+
+/* Is the cache within the budget the recent peak leaves (live + cached <= peak)? Forgets a
+ * peak older than the hold first. */
+static bool within_peak_locked(uint64_t now) {
+    long long delay = hfi_options.purge_delay;
+    size_t live = __atomic_load_n(&live_bytes, __ATOMIC_RELAXED);
+    uint64_t at = __atomic_load_n(&peak_at, __ATOMIC_RELAXED);
+    if (delay >= 0 && now >= at + (uint64_t)delay * HF_SPAN_HOLD) {
+        __atomic_store_n(&peak_bytes, live, __ATOMIC_RELAXED);
+        __atomic_store_n(&peak_at, now, __ATOMIC_RELAXED);
+    }
+    return live + cache_bytes <= __atomic_load_n(&peak_bytes, __ATOMIC_RELAXED);
+}
 
 /* Recompute cache_due after the cache changed; other threads read it without the lock. */
 static void update_due_locked(void) {
     long long delay = hfi_options.purge_delay;
     uint64_t due = cache_last && delay >= 0 ? cache_last->cached_at + (uint64_t)delay + 1 : 0;
+    if (due != 0 && within_peak_locked(hfi_now_ms())) { /* kept until the peak is forgotten */
+        uint64_t end =
+            __atomic_load_n(&peak_at, __ATOMIC_RELAXED) + (uint64_t)delay * HF_SPAN_HOLD + 1;
+        if (end > due) due = end;
+    }
     __atomic_store_n(&cache_due, due, __ATOMIC_RELAXED);
 }
 
@@ -70,11 +116,13 @@ static void span_rebind(hf_span *old, size_t old_size, hf_span *sp, size_t new_s
     hfi_header_publish(&sp->h, sp, new_size, true);
 }
 
-/* Unlink spans that waited past the purge delay; the caller unmaps them after unlocking. */
+/* Unlink spans that waited past the purge delay while the cache is over the peak's budget; the
+ * caller unmaps them after unlocking. */
 static hf_span *cache_expire_locked(uint64_t now, bool all) {
     hf_span *out = NULL;
     long long delay = hfi_options.purge_delay;
-    while (cache_last && (all || (delay >= 0 && cache_last->cached_at + (uint64_t)delay <= now))) {
+    while (cache_last && (all || (delay >= 0 && cache_last->cached_at + (uint64_t)delay <= now &&
+                                  !within_peak_locked(now)))) {
         hf_span *sp = cache_last;
         cache_remove_locked(sp);
         sp->next = out;
@@ -89,6 +137,163 @@ static void unmap_list(hf_span *sp) {
         span_unmap(sp);
         sp = next;
     }
+}
+
+static void cache_push_locked(hf_span *sp, bool newest) {
+    sp->state = HF_SPAN_CACHED;
+    if (newest) {
+        sp->prev = NULL;
+        sp->next = cache_first;
+        if (cache_first)
+            cache_first->prev = sp;
+        else
+            cache_last = sp;
+        cache_first = sp;
+    } else {
+        sp->next = NULL;
+        sp->prev = cache_last;
+        if (cache_last)
+            cache_last->next = sp;
+        else
+            cache_first = sp;
+        cache_last = sp;
+    }
+    __atomic_store_n(&cache_bytes, cache_bytes + sp->h.map_size, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&hfi_os_stats.cached, sp->h.map_size, memory_order_relaxed);
+}
+
+/* Put a span that is no longer live in the cache, or unmap it when it is too big for it (or
+ * the purge delay is 0); the cache then sheds what expired and what exceeds its byte limit. */
+static void cache_admit(hf_span *sp) {
+    long long limit = hfi_options.span_cache;
+    if ((long long)sp->h.map_size > limit / 2 || hfi_options.purge_delay == 0) {
+        span_unmap(sp);
+        return;
+    }
+    hfi_os_on_refusal(HF_RECLAIM_SPANS, hfi_span_cache_trim); /* a refused mapping drops it */
+    uint64_t now = hfi_now_ms();
+    sp->cached_at = now;
+    hfi_lock(&span_lock);
+    cache_push_locked(sp, true);
+    hf_span *drop = cache_expire_locked(now, false);
+    while (cache_bytes > (size_t)limit && cache_last) { /* over budget: the oldest go */
+        hf_span *old = cache_last;
+        cache_remove_locked(old);
+        old->next = drop;
+        drop = old;
+    }
+    update_due_locked();
+    hfi_unlock(&span_lock);
+    unmap_list(drop);
+}
+
+/* Cut sp (not in the cache) at `keep` bytes, a segment multiple: the rest becomes a cached span
+ * with its header at the cut, its pages untouched. */
+static void span_split(hf_span *sp, size_t keep) {
+    size_t size = sp->h.map_size;
+    hf_span *t = (hf_span *)((uint8_t *)sp + keep);
+    hfi_shadow_open(t, sizeof *t);
+    hfi_header_publish(&sp->h, sp, keep, true);
+    hfi_header_publish(&t->h, t, size - keep, true);
+    t->h.kind = HF_SEG_SPAN;
+    atomic_store_explicit(&t->h.owner, HF_OWNER_NONE, memory_order_relaxed);
+    t->is_huge = false;
+    t->guarded = false;
+    t->user = (uint8_t *)t + HF_SPAN_HEADER;
+    t->dirty = sp->dirty > keep ? sp->dirty - keep : 0;
+    if (sp->dirty > keep) sp->dirty = keep;
+    t->asked = 0;
+    atomic_fetch_add_explicit(&hfi_os_stats.spans, 1, memory_order_relaxed);
+    cache_admit(t);
+}
+
+/* Fill [at, at + len) -- the fresh end of a live span's mapping -- with the pages of cached
+ * spans, oldest first: whole spans, then the tail of the last one; spans less than half
+ * resident (mincore) are passed over. What cannot be filled stays fresh (zero pages, faulted in
+ * on first touch). Returns the bytes filled. */
+static size_t fill_warm(uint8_t *at, size_t len) {
+    /* guarded spans keep a PROT_NONE page at their end: never moved into a live block */
+    if (__atomic_load_n(&cache_bytes, __ATOMIC_RELAXED) == 0 || hfi_guard_on()) return 0;
+    hf_span *taken = NULL;
+    size_t got = 0;
+    hfi_lock(&span_lock);
+    while (cache_last && got < len) {
+        hf_span *sp = cache_last;
+        cache_remove_locked(sp);
+        sp->next = taken;
+        taken = sp;
+        got += sp->h.map_size;
+    }
+    hfi_unlock(&span_lock);
+    /* taken is newest first; move the oldest first so the one left over is the newest */
+    hf_span *order = NULL;
+    while (taken) {
+        hf_span *next = taken->next;
+        taken->next = order;
+        order = taken;
+        taken = next;
+    }
+    size_t done = 0;
+    while (order) {
+        hf_span *d = order;
+        order = d->next;
+        size_t size = d->h.map_size, m = len - done < size ? len - done : size;
+        uint8_t *src = (uint8_t *)d + size - m;
+        /* Only pages mostly resident are worth it: moving a sparse span's pages would make a
+         * block that is barely written resident where fresh pages would stay untouched. */
+        if (m > 0 && hfi_prim_resident(src, m) < m / 2) m = 0;
+        if (m > 0 && m == size) hfi_pagemap_unregister(d, (uint8_t *)d + size);
+        if (m == 0 || hfi_prim_mremap(src, m, m, at + done) == NULL) {
+            if (m > 0 && m == size) hfi_pagemap_register(d, (uint8_t *)d + size, true);
+            m = 0;
+        }
+        if (m > 0) {
+            done += m;
+            atomic_fetch_sub_explicit(&hfi_os_stats.reserved, m, memory_order_relaxed);
+            atomic_fetch_sub_explicit(&hfi_os_stats.committed, m, memory_order_relaxed);
+        }
+        if (m == size) {
+            atomic_fetch_sub_explicit(&hfi_os_stats.spans, 1, memory_order_relaxed);
+            continue;
+        }
+        if (m > 0) { /* a tail went: the units past the new end are no longer the span's */
+            uintptr_t keep = hf_align_up((uintptr_t)src, HF_SEGMENT_SIZE);
+            if (keep < (uintptr_t)d + size)
+                hfi_pagemap_unregister((void *)keep, (uint8_t *)d + size);
+            d->h.map_size = size - m;
+            if (d->dirty > size - m) d->dirty = size - m;
+        }
+        hfi_lock(&span_lock);
+        cache_push_locked(d, false);
+        update_due_locked();
+        hfi_unlock(&span_lock);
+    }
+    return done;
+}
+
+/* Grow sp (not in the cache) to `need` bytes: in place, or moved (no copy) to a range aligned to
+ * `align`; the new part is filled from the cache. A mapping made of several (its pages came
+ * from other spans) cannot be resized by mremap; it is moved whole into a fresh mapping of the
+ * new size instead (Linux 6.17 and later move several mappings at once). NULL when refused. */
+static hf_span *span_grow(hf_span *sp, size_t need, size_t align) {
+    size_t size = sp->h.map_size;
+    hf_span *r = hfi_os_remap(sp, size, need, align, true);
+    if (r == NULL) {
+        void *base;
+        size_t got;
+        void *target = hfi_os_map_aligned(need, align, &base, &got);
+        if (target == NULL) return NULL;
+        if (hfi_prim_mremap(sp, size, size, target) == NULL) {
+            hfi_os_unmap(target, need);
+            return NULL;
+        }
+        atomic_fetch_sub_explicit(&hfi_os_stats.reserved, size, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&hfi_os_stats.committed, size, memory_order_relaxed);
+        r = target;
+    }
+    span_rebind(sp, size, r, need);
+    r->dirty = size + fill_warm((uint8_t *)r + size, need - size); /* the rest is fresh */
+    return r;
 }
 
 /* A cached span resized to `need` bytes, or NULL. */
@@ -111,19 +316,16 @@ static hf_span *cache_take(size_t need) {
     unmap_list(expired);
     if (sp == NULL) return NULL;
     size_t size = sp->h.map_size;
-    /* A bigger span is used as it is when the excess is at most one segment or the request
-     * itself: its pages are warm, and a buffer that grows by realloc then grows in place. */
-    bool too_big = size - need > need && size - need > HF_SEGMENT_SIZE;
-    if (too_big || size < need) {
-        hf_span *r = hfi_os_remap(sp, size, need, HF_SEGMENT_SIZE, size < need);
-        if (r == NULL) {
-            span_unmap(sp);
-            return NULL;
-        }
-        span_rebind(sp, size, r, need);
-        if (r->dirty > need) r->dirty = need;
-        sp = r;
+    if (size < need) {
+        hf_span *r = span_grow(sp, need, HF_SEGMENT_SIZE);
+        if (r == NULL) span_unmap(sp);
+        return r;
     }
+    /* A bigger span is split at the first segment boundary past the request when that leaves a
+     * tail worth caching; up to a segment of excess stays with the block (its pages are warm,
+     * and a buffer that grows by realloc then grows in place). */
+    size_t keep = hf_align_up(need, HF_SEGMENT_SIZE);
+    if (keep < size && size - keep >= HF_SPAN_SPLIT_MIN) span_split(sp, keep);
     return sp;
 }
 
@@ -181,6 +383,8 @@ void *hfi_span_alloc(size_t n, size_t align, bool zero) {
         memset(sp->user, 0, dirty < n ? dirty : n);
     }
     sp->dirty = sp->h.map_size;
+    sp->asked = n;
+    live_add(sp->h.map_size);
     return sp->user;
 }
 
@@ -208,37 +412,14 @@ static bool span_check(hf_span *sp, void *p, const char *what) {
 
 void hfi_span_free(hf_span *sp, void *p) {
     if (!span_check(sp, p, "double free")) return;
-    long long limit = hfi_options.span_cache;
+    live_sub(sp->h.map_size);
     /* Guarded spans are cached too, though never taken again (hfi_span_alloc): the header they
-     * keep is how a double free of one is caught. A refused mapping drops the cache. */
-    if (sp->is_huge || (long long)sp->h.map_size > limit / 2 || hfi_options.purge_delay == 0) {
+     * keep is how a double free of one is caught. */
+    if (sp->is_huge) {
         span_unmap(sp);
         return;
     }
-    hfi_os_on_refusal(HF_RECLAIM_SPANS, hfi_span_cache_trim);
-    uint64_t now = hfi_now_ms();
-    sp->state = HF_SPAN_CACHED;
-    sp->cached_at = now;
-    hfi_lock(&span_lock);
-    sp->prev = NULL;
-    sp->next = cache_first;
-    if (cache_first)
-        cache_first->prev = sp;
-    else
-        cache_last = sp;
-    cache_first = sp;
-    __atomic_store_n(&cache_bytes, cache_bytes + sp->h.map_size, __ATOMIC_RELAXED);
-    atomic_fetch_add_explicit(&hfi_os_stats.cached, sp->h.map_size, memory_order_relaxed);
-    hf_span *drop = cache_expire_locked(now, false);
-    while (cache_bytes > (size_t)limit && cache_last) { /* over budget: the oldest go */
-        hf_span *old = cache_last;
-        cache_remove_locked(old);
-        old->next = drop;
-        drop = old;
-    }
-    update_due_locked();
-    hfi_unlock(&span_lock);
-    unmap_list(drop);
+    cache_admit(sp);
 }
 
 void *hfi_span_realloc(hf_span *sp, void *p, size_t n) {
@@ -258,6 +439,8 @@ void *hfi_span_realloc(hf_span *sp, void *p, size_t n) {
     }
     size_t need = hf_align_up(off + n, HF_OS_PAGE_SIZE);
     size_t size = sp->h.map_size;
+    bool growing = n >= sp->asked;
+    sp->asked = n;
     sp->is_huge = (long long)n >= hfi_options.huge_threshold;
     if (sp->guarded) { /* the guard must stay at the end: fits as it is, or moves */
         if (n <= usable) return p;
@@ -268,19 +451,30 @@ void *hfi_span_realloc(hf_span *sp, void *p, size_t n) {
         return q;
     }
     if (need <= size) {
-        /* Shrink the mapping when at least a quarter (and 1 MiB) would be given back. */
+        /* A shrink gives back the segments past the request (to the cache, pages and all), then
+         * the rest of the excess when it is at least a quarter and 1 MiB. A growing request
+         * keeps every page: the next step of a doubling buffer needs them. */
+        if (growing || off >= HF_SEGMENT_SIZE) return p;
+        size_t keep = hf_align_up(need, HF_SEGMENT_SIZE);
+        if (keep < size && size - keep >= HF_SPAN_SPLIT_MIN) {
+            live_sub(size - keep);
+            span_split(sp, keep);
+            size = keep;
+        }
         size_t spare = size - need;
-        if (spare >= ((size_t)1 << 20) && spare >= size / 4) {
+        if (spare >= HF_SPAN_SPLIT_MIN && spare >= size / 4) {
             hf_span *r = hfi_os_remap(sp, size, need, span_align(off), false);
-            if (r != NULL) span_rebind(sp, size, r, need);
+            if (r != NULL) {
+                span_rebind(sp, size, r, need);
+                live_sub(spare);
+            }
         }
         return p;
     }
-    hf_span *r = hfi_os_remap(sp, size, need, span_align(off), true);
+    hf_span *r = span_grow(sp, need, span_align(off));
     if (r != NULL) {
-        span_rebind(sp, size, r, need);
+        live_add(need - size);
         r->user = (uint8_t *)r + off;
-        r->dirty = need;
         return r->user;
     }
     void *q = hfi_span_alloc(n, HF_ALIGNMENT, false);

@@ -145,6 +145,7 @@ typedef struct hf_span {
     uint8_t guarded; /* HEAPFORGE_SECURE >= 2: the mapping's last OS page is a guard */
     uint8_t *user;   /* the pointer handed out */
     size_t dirty;    /* payload bytes that may be resident */
+    size_t asked;    /* the last size requested (malloc or realloc): a bigger one is growth */
     uint64_t cached_at;
 } hf_span;
 

@@ -47,6 +47,21 @@ bool hfi_prim_purge(void *p, size_t size) {
 
 /* Grow or shrink a mapping. With fixed_target the pages move there (no copy); with neither a
  * target nor room after p it fails and returns NULL. */
+/* Bytes of [p, p + size) (page-aligned) resident in memory; 0 when the kernel will not say. */
+size_t hfi_prim_resident(void *p, size_t size) {
+    enum { CHUNK = 4096 }; /* pages per mincore call: a 4 KiB vector on the stack */
+    unsigned char vec[CHUNK];
+    int saved = errno;
+    size_t pages = size / HF_OS_PAGE_SIZE, resident = 0;
+    for (size_t at = 0; at < pages; at += CHUNK) {
+        size_t n = pages - at < CHUNK ? pages - at : CHUNK;
+        if (mincore((uint8_t *)p + at * HF_OS_PAGE_SIZE, n * HF_OS_PAGE_SIZE, vec) != 0) break;
+        for (size_t i = 0; i < n; i++) resident += vec[i] & 1;
+    }
+    errno = saved;
+    return resident * HF_OS_PAGE_SIZE;
+}
+
 void *hfi_prim_mremap(void *p, size_t old_size, size_t new_size, void *fixed_target) {
     int saved = errno;
     void *r = fixed_target
