@@ -94,6 +94,7 @@ __attribute__((constructor(101))) static void hf_constructor(void) {
      * registration under an interposed pthread_atfork (lab_fork hung under TSan). */
     hfi_prim_atfork(fork_prepare, fork_parent, fork_child);
     if (hfi_lab_process_policy == 0) (void)hfi_heap_get();       /* the main thread's static heap */
+    if (hfi_secure >= HF_SECURE_SHUFFLE) hfi_fault_init();       /* protected memory: explain */
     if (hfi_secure >= HF_SECURE_QUARANTINE) hfi_settings_seal(); /* start-up is complete */
 }
 

@@ -425,6 +425,8 @@ void hfi_quarantine_fork_child(void);
 /* canary.c: the bytes after the requested size */
 void hfi_canary_fill(void *p, size_t n);
 bool hfi_canary_intact(const void *p, size_t n);
+/* fault.c: a SIGSEGV/SIGBUS on protected memory is explained, then chained (levels 2-3) */
+void hfi_fault_init(void); /* the constructor: installs the handler from level 2 */
 
 /* ---- init.c ---------------------------------------------------------------------------- */
 void hfi_process_init(void);

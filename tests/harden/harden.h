@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define HARDEN_SETUP       2
@@ -40,6 +41,22 @@ static inline void *announce(void *p) {
     int n = snprintf(line, sizeof line, "pointer %p\n", p);
     if (write(1, line, (size_t)n) != n) _exit(HARDEN_SETUP);
     return launder(p);
+}
+
+/* Before a fault the handler must explain: the block, its size, the offset of the access from
+ * the block, that address and the calling thread, so the runner can check the report line. */
+static inline void *announce_fault(void *p, size_t size, size_t offset) {
+    char line[256];
+    int n =
+        snprintf(line, sizeof line, "pointer %p\nsize %zu\noffset %zu\naddress %p\nthread %ld\n", p,
+                 size, offset, (void *)((char *)p + offset), (long)syscall(SYS_gettid));
+    if (write(1, line, (size_t)n) != n) _exit(HARDEN_SETUP);
+    return launder(p);
+}
+
+/* A line on stdout from a signal handler (write is async-signal-safe). */
+static inline void say_stdout(const char *s) {
+    if (write(1, s, strlen(s)) < 0) _exit(HARDEN_SETUP);
 }
 
 static inline void *xmalloc(size_t n) {

@@ -29,9 +29,14 @@ def describe(header, r):
         msg = re.sub(r' of 0x…', '', msg)
         return 'caught (%s)' % msg.replace('|', '\\|')
     if r['signal']:
-        if r['signal'] in [header['expect']] + list(header.get('later', {}).values()):
-            return 'caught (%s)' % r['signal']
-        return 'crash (%s)' % r['signal']
+        expected = [e.split(' ', 1)[0] for e in [header['expect']] + list(header.get('later', {}).values())]
+        said = ''
+        if first.startswith('heapforge: '):  # the fault handler's report: its kind and access
+            m = re.match(r'heapforge: (.*?)(?: of 0x….*?\)| at 0x…): (\w+)', first)
+            said = ': %s, %s' % (m.group(1), m.group(2)) if m else ': ' + first[len('heapforge: '):]
+        if r['signal'] in expected:
+            return 'caught (%s%s)' % (r['signal'], said)
+        return 'crash (%s%s)' % (r['signal'], said)
     if header['expect'] == 'ok' and r['status'] == 'missed':
         return 'ok' if not first else 'ok, but said: %s' % first
     return r['status']
