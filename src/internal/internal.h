@@ -49,7 +49,7 @@ bool hfi_prim_munmap(void *p, size_t size);
 bool hfi_prim_purge(void *p, size_t size);
 void *hfi_prim_mremap(void *p, size_t old_size, size_t new_size, void *fixed_target);
 size_t hfi_prim_resident(void *p, size_t size); /* resident bytes (mincore) */
-void *hfi_prim_sbrk(intptr_t delta); /* old break, NULL on failure */
+void *hfi_prim_sbrk(intptr_t delta);            /* old break, NULL on failure */
 void hfi_prim_write_stderr(const char *s, size_t n);
 uint64_t hfi_prim_clock_ms(void);
 void hfi_prim_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
@@ -85,7 +85,7 @@ bool hfi_parse_size(const char *s, long long *result);
  * K/M/G suffixes. */
 #define HF_OPTION_LIST(X)                                                                          \
     X(purge_delay, 10, -1, "ms an empty page waits before it is returned to the OS (-1 never)")    \
-    X(huge_threshold, 128LL << 20, HF_MEDIUM_MAX,                                                   \
+    X(huge_threshold, 128LL << 20, HF_MEDIUM_MAX,                                                  \
       "blocks this large or larger are unmapped on free")                                          \
     X(segment_cache, 4, 0, "empty 4 MiB segments kept mapped for reuse")                           \
     X(span_cache, 256LL << 20, 0, "bytes of freed large blocks kept mapped for reuse")             \
