@@ -131,18 +131,32 @@ void hfi_segment_touch(hf_segment *s, const void *lo, const void *hi) {
     s->dirty_mask |= (b >= 63 ? ~0ull : ((1ull << (b + 1)) - 1)) & ~((1ull << a) - 1);
 }
 
-/* Return the 64 KiB units in `bits` to the OS (the header page excepted). */
+/* Units of free slots holding no memory (never carved, or purged): a purge may cover them, so
+ * the dirty units on either side go in one call. */
+static uint64_t clean_free_units(const hf_segment *s) {
+    uint64_t u = 0;
+    for (uint64_t f = s->free_mask; f; f &= f - 1) u |= slot_bits(s, (unsigned)__builtin_ctzll(f));
+    return u & ~s->dirty_mask;
+}
+
+/* Return the 64 KiB units in `bits` to the OS (the header page excepted), one call per run of
+ * them, runs joined across clean free units (free medium slots purged apart left one call
+ * per slot: most of mstress's 6,000 madvise calls). */
 static void purge_bits(hf_segment *s, uint64_t bits) {
     size_t before = resident_bytes(s);
+    uint64_t span = bits | clean_free_units(s);
     while (bits) {
         unsigned a = (unsigned)__builtin_ctzll(bits);
-        unsigned b = a;
-        while (b < 64 && (bits >> b) & 1) b++;
+        unsigned b = a, end = a;
+        while (b < 64 && (span >> b) & 1) {
+            if ((bits >> b) & 1) end = b + 1;
+            b++;
+        }
         uint8_t *lo = (uint8_t *)s + ((size_t)a << HF_SMALL_PAGE_SHIFT);
-        uint8_t *hi = (uint8_t *)s + ((size_t)b << HF_SMALL_PAGE_SHIFT);
+        uint8_t *hi = (uint8_t *)s + ((size_t)end << HF_SMALL_PAGE_SHIFT);
         if (lo < (uint8_t *)s + HF_SEGMENT_HEADER) lo = (uint8_t *)s + HF_SEGMENT_HEADER;
         hfi_os_purge(lo, (size_t)(hi - lo));
-        uint64_t run = (b >= 64 ? ~0ull : ((1ull << b) - 1)) & ~((1ull << a) - 1);
+        uint64_t run = (end >= 64 ? ~0ull : ((1ull << end) - 1)) & ~((1ull << a) - 1);
         bits &= ~run;
         s->dirty_mask &= ~run;
     }
@@ -171,25 +185,39 @@ static void cache_unlink_locked(hf_segment_list *l, hf_segment *s) {
     atomic_fetch_sub_explicit(&hfi_os_stats.cached, HF_SEGMENT_SIZE, memory_order_relaxed);
 }
 
-/* Purge s (cached, empty) and move it to the cold list. */
-static void cache_cool_locked(hf_segment *s, uint64_t now) {
-    purge_bits(s, s->dirty_mask);
-    s->purge_mask = 0;
-    s->purged = 1;
-    s->cached_at = now;
-    list_push_front(&cache_cold, s);
+/* Cached segments on their way from warm to cold (still counted in cache_count): purged by
+ * cool_outside once the lock is released, so no system call runs under cache_lock. */
+static void cool_later(hf_segment *s, hf_segment **cool) {
+    s->next = *cool;
+    *cool = s;
+}
+
+static void cool_outside(hf_segment *s) {
+    while (s) {
+        hf_segment *next = s->next;
+        purge_bits(s, s->dirty_mask);
+        s->purge_mask = 0;
+        s->purged = 1;
+        hfi_lock(&cache_lock);
+        s->cached_at = hfi_now_ms();
+        list_push_front(&cache_cold, s);
+        if (cache_due == 0)
+            __atomic_store_n(&cache_due, s->cached_at + HF_COLD_MS + 1, __ATOMIC_RELAXED);
+        hfi_unlock(&cache_lock);
+        s = next;
+    }
 }
 
 /* Cool the warm segments the cache did not need for the last purge delay (as many as its low
- * mark; all when forced), take the cold ones idle for HF_COLD_MS off the cache onto *drop (the
- * caller unmaps them once the lock is released), and publish when the next check is due.
- * Caller holds cache_lock.
+ * mark) onto *cool, take the cold ones idle for HF_COLD_MS (forced: every warm one too) off the
+ * cache onto *drop, and publish when the next check is due. The caller purges *cool and unmaps
+ * *drop once it has released cache_lock, which it holds.
  *
  * A warm segment is purged when the cache has had a segment to spare for the whole delay,
  * not when that segment is the delay old: a working set freed and built again every 15 ms
  * empties the cache in every round and keeps its segments warm, while a peak freed once is
  * purged a delay later. */
-static size_t cache_expire_locked(uint64_t now, bool force, hf_segment **drop) {
+static size_t cache_expire_locked(uint64_t now, bool force, hf_segment **cool, hf_segment **drop) {
     size_t n = 0;
     long long delay = hfi_options.purge_delay;
     if (now >= peak_at + HF_PEAK_WINDOW_MS) { /* a new window */
@@ -200,12 +228,19 @@ static size_t cache_expire_locked(uint64_t now, bool force, hf_segment **drop) {
         peak_at = now;
     }
     if (warm_count < warm_low) warm_low = warm_count;
+    if (force) { /* unmapped whole: no need to purge first */
+        for (hf_segment *s; (s = cache_warm.last) != NULL;) {
+            cache_unlink_locked(&cache_warm, s);
+            s->next = *drop;
+            *drop = s;
+        }
+    }
     if (force || (delay >= 0 && now >= warm_since + (uint64_t)delay)) {
-        size_t cool = force ? warm_count : warm_low;
-        for (hf_segment *s; cool > 0 && (s = cache_warm.last) != NULL; cool--, n++) {
+        for (size_t k = warm_low; k > 0 && cache_warm.last != NULL; k--, n++) {
+            hf_segment *s = cache_warm.last;
             list_remove(&cache_warm, s);
             __atomic_store_n(&warm_count, warm_count - 1, __ATOMIC_RELAXED);
-            cache_cool_locked(s, now);
+            cool_later(s, cool);
         }
         warm_low = warm_count;
         warm_since = now;
@@ -274,7 +309,7 @@ static void segment_release(hf_heap *heap, hf_segment *s) {
     s->purged = 0;
     long long delay = hfi_options.purge_delay;
     long long keep_warm = delay == 0 || s->dirty_mask == 0 ? 0 : HF_CACHE_WARM;
-    hf_segment *drop = NULL;
+    hf_segment *drop = NULL, *cool = NULL;
     hfi_lock(&cache_lock);
     size_t used = segments_used() - 1; /* without s */
     size_t room = peak_used > used ? peak_used - used : 0;
@@ -287,21 +322,22 @@ static void segment_release(hf_heap *heap, hf_segment *s) {
             list_push_front(&cache_warm, s);
             __atomic_store_n(&warm_count, warm_count + 1, __ATOMIC_RELAXED);
         } else {
-            cache_cool_locked(s, now);
+            cool_later(s, &cool);
         }
         s = NULL;
     }
     /* Every release is a chance to expire cached segments whose time has come. */
-    cache_expire_locked(now, false, &drop);
+    cache_expire_locked(now, false, &cool, &drop);
     hfi_unlock(&cache_lock);
     if (s) segment_unmap(s);
+    cool_outside(cool);
     unmap_list(drop);
 }
 
 size_t hfi_segment_cache_trim(bool force) {
-    hf_segment *drop = NULL;
+    hf_segment *drop = NULL, *cool = NULL;
     hfi_lock(&cache_lock);
-    size_t n = cache_expire_locked(hfi_now_ms(), force, &drop);
+    size_t n = cache_expire_locked(hfi_now_ms(), force, &cool, &drop);
     if (force) { /* hand everything back: unmap the whole cache */
         for (hf_segment *s; (s = cache_cold.first) != NULL;) {
             cache_unlink_locked(&cache_cold, s);
@@ -311,6 +347,7 @@ size_t hfi_segment_cache_trim(bool force) {
         __atomic_store_n(&cache_due, 0, __ATOMIC_RELAXED);
     }
     hfi_unlock(&cache_lock);
+    cool_outside(cool);
     for (hf_segment *s = drop; s != NULL; s = s->next) n++;
     unmap_list(drop);
     return n;
@@ -541,7 +578,9 @@ void hfi_segment_abandon_all(hf_heap *heap) {
         s->purge_mask &= s->dirty_mask;
     }
     for (int k = 0; k < 2; k++) {
-        hf_segment *s = heap->segs[k].first;
+        hf_segment *s = heap->segs[k].first, *chain = NULL, *tail = NULL;
+        size_t n = 0;
+        uint64_t due = 0;
         heap->segs[k].first = heap->segs[k].last = NULL;
         while (s) {
             hf_segment *next = s->next;
@@ -555,34 +594,60 @@ void hfi_segment_abandon_all(hf_heap *heap) {
             s->heap = NULL;
             s->prev = NULL;
             atomic_store_explicit(&s->h.owner, 0, memory_order_release);
-            hfi_lock(&abandoned_lock);
-            s->next = abandoned[k];
-            abandoned[k] = s;
-            __atomic_store_n(&abandoned_n[k], abandoned_n[k] + 1, __ATOMIC_RELAXED);
-            if (s->purge_mask) abandoned_due_min_locked(s->purge_at);
-            atomic_fetch_add_explicit(&hfi_os_stats.abandoned, 1, memory_order_relaxed);
-            hfi_unlock(&abandoned_lock);
+            if (s->purge_mask && (due == 0 || s->purge_at < due)) due = s->purge_at;
+            s->next = chain;
+            chain = s;
+            if (tail == NULL) tail = s;
+            n++;
             s = next;
         }
+        if (chain == NULL) continue;
+        hfi_lock(&abandoned_lock); /* once per kind */
+        tail->next = abandoned[k];
+        abandoned[k] = chain;
+        __atomic_store_n(&abandoned_n[k], abandoned_n[k] + n, __ATOMIC_RELAXED);
+        if (due) abandoned_due_min_locked(due);
+        atomic_fetch_add_explicit(&hfi_os_stats.abandoned, n, memory_order_relaxed);
+        hfi_unlock(&abandoned_lock);
     }
 }
 
-/* Purge the free slots of abandoned segments whose delay has passed. */
+/* Purge the free slots of abandoned segments whose delay has passed. The due segments leave
+ * the lists while they are purged, so no system call runs under abandoned_lock. */
 void hfi_segment_abandoned_purge(uint64_t now) {
+    hf_segment *due[2] = {NULL, NULL};
+    size_t taken[2] = {0, 0};
     hfi_lock(&abandoned_lock);
     uint64_t next = 0;
-    for (int k = 0; k < 2; k++)
-        for (hf_segment *s = abandoned[k]; s != NULL; s = s->next) {
-            if (s->purge_mask == 0) continue;
-            if (s->purge_at <= now) {
-                purge_bits(s, s->purge_mask);
-                s->purge_mask = 0;
-            } else if (next == 0 || s->purge_at < next) {
-                next = s->purge_at;
+    for (int k = 0; k < 2; k++) {
+        for (hf_segment **l = &abandoned[k], *s; (s = *l) != NULL;) {
+            if (s->purge_mask != 0 && s->purge_at <= now) {
+                *l = s->next;
+                s->next = due[k];
+                due[k] = s;
+                taken[k]++;
+                continue;
             }
+            if (s->purge_mask != 0 && (next == 0 || s->purge_at < next)) next = s->purge_at;
+            l = &s->next;
         }
+        __atomic_store_n(&abandoned_n[k], abandoned_n[k] - taken[k], __ATOMIC_RELAXED);
+    }
     __atomic_store_n(&abandoned_due, next, __ATOMIC_RELAXED);
     hfi_unlock(&abandoned_lock);
+    for (int k = 0; k < 2; k++) {
+        if (due[k] == NULL) continue;
+        hf_segment *tail = NULL;
+        for (hf_segment *s = due[k]; s != NULL; tail = s, s = s->next) {
+            purge_bits(s, s->purge_mask);
+            s->purge_mask = 0;
+        }
+        hfi_lock(&abandoned_lock);
+        tail->next = abandoned[k];
+        abandoned[k] = due[k];
+        __atomic_store_n(&abandoned_n[k], abandoned_n[k] + taken[k], __ATOMIC_RELAXED);
+        hfi_unlock(&abandoned_lock);
+    }
 }
 
 static void adopt(hf_heap *heap, hf_segment *s) {

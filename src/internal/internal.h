@@ -87,7 +87,7 @@ bool hfi_parse_size(const char *s, long long *result);
     X(huge_threshold, 32LL << 20, HF_MEDIUM_MAX,                                                   \
       "blocks this large or larger are unmapped on free")                                          \
     X(segment_cache, 8, 0,                                                                         \
-      "empty 4 MiB segments kept resident for reuse (more stay mapped, purged)")                   \
+      "empty 4 MiB segments a thread keeps resident for reuse (more stay mapped, purged)")         \
     X(span_cache, 256LL << 20, 0, "bytes of freed large blocks kept mapped for reuse")             \
     X(foreign_cache, 16LL << 10, 0,                                                                \
       "bytes of other threads' blocks a thread keeps per size class when it frees them (0 off)")   \
