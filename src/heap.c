@@ -227,12 +227,16 @@ static bool revive_remote(hf_heap *heap) {
  * blocks (which would otherwise wait for the next segment or large-block operation). */
 static void maybe_purge(hf_heap *heap) {
     uint64_t seg_due = hfi_segment_cache_due(), span_due = hfi_span_cache_due();
-    if (heap->next_purge == 0 && seg_due == 0 && span_due == 0 && heap->foreign_held == 0) return;
+    uint64_t abandoned_due = hfi_segment_abandoned_due();
+    if (heap->next_purge == 0 && seg_due == 0 && span_due == 0 && abandoned_due == 0 &&
+        heap->foreign_held == 0)
+        return;
     uint64_t now = hfi_now_ms();
     if (heap->foreign_held != 0 && hfi_options.purge_delay >= 0) hfi_foreign_gc(heap, now);
     if (heap->next_purge != 0 && now >= heap->next_purge) hfi_segment_purge_due(heap, now, false);
     if (seg_due != 0 && now >= seg_due) hfi_segment_cache_trim(false);
     if (span_due != 0 && now >= span_due) hfi_span_cache_trim(false);
+    if (abandoned_due != 0 && now >= abandoned_due) hfi_segment_abandoned_purge(now);
 }
 
 static hf_page *to_front(hf_heap *heap, hf_page_queue *q, hf_page *pg) {
@@ -247,8 +251,8 @@ static hf_page *to_front(hf_heap *heap, hf_page_queue *q, hf_page *pg) {
 /* A page of class c with a free block at the head of its queue, or NULL when out of memory.
  * Freed memory is reused before fresh memory is carved: the queue's pages are collected in
  * order, and before the first carving of a page with room (4 KiB at a time) the blocks other
- * threads freed into any page of this heap come back (revive_remote); then the pages of exited
- * threads, then a new page.
+ * threads freed into any page of this heap come back (revive_remote); then the pages and free
+ * slots of exited threads' segments of c's kind, then a new page.
  * Carving before reviving let a class with a full page full of remote frees carve a second
  * page: 200 threads freeing each other's blocks peaked at 2x glibc's RSS. */
 static HF_NOINLINE hf_page *find_page(hf_heap *heap, unsigned c) {
@@ -278,8 +282,11 @@ static HF_NOINLINE hf_page *find_page(hf_heap *heap, unsigned c) {
             revived = true;
             if (revive_remote(heap)) continue;
         }
-        /* The pages of exited threads' segments, one segment at a time. */
-        if (!hfi_segment_reclaim(heap)) break;
+        /* The pages of exited threads' segments that can serve c, one segment at a time,
+         * until one has a page of c or this heap has a warm free slot for one (an exited
+         * thread's free slots keep their memory until the purge delay). */
+        if (!hfi_segment_reclaim_class(heap, c)) break;
+        if (q->first == NULL && hfi_segment_has_warm_slot(heap, c)) break;
     }
     hf_page *pg = hfi_segment_page_alloc(heap, c);
     if (pg == NULL) { /* the OS refused a segment: free this heap's empty pages, try again */

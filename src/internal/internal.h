@@ -87,7 +87,8 @@ bool hfi_parse_size(const char *s, long long *result);
     X(purge_delay, 10, -1, "ms an empty page waits before it is returned to the OS (-1 never)")    \
     X(huge_threshold, 128LL << 20, HF_MEDIUM_MAX,                                                  \
       "blocks this large or larger are unmapped on free")                                          \
-    X(segment_cache, 4, 0, "empty 4 MiB segments kept mapped for reuse")                           \
+    X(segment_cache, 8, 0,                                                                         \
+      "empty 4 MiB segments a thread keeps resident for reuse (more stay mapped, purged)")         \
     X(span_cache, 256LL << 20, 0, "bytes of freed large blocks kept mapped for reuse")             \
     X(foreign_cache, 16LL << 10, 0,                                                                \
       "bytes of other threads' blocks a thread keeps per size class when it frees them (0 off)")   \
@@ -278,6 +279,10 @@ bool hfi_segment_extend_ok(hf_heap *heap, const hf_page *pg);
 void hfi_segment_purge_due(hf_heap *heap, uint64_t now, bool force);
 void hfi_segment_abandon_all(hf_heap *heap);
 bool hfi_segment_reclaim(hf_heap *heap);
+bool hfi_segment_reclaim_class(hf_heap *heap, unsigned c);
+bool hfi_segment_has_warm_slot(const hf_heap *heap, unsigned c);
+void hfi_segment_abandoned_purge(uint64_t now);
+uint64_t hfi_segment_abandoned_due(void);
 size_t hfi_segment_cache_trim(bool force);
 uint64_t hfi_segment_cache_due(void);
 bool hfi_segment_is_valid(const hf_segment *s, const char **why);

@@ -192,6 +192,7 @@ typedef struct hf_heap {
      * a small program's heap touches as few pages as it can. */
     hf_segment_list segs[2]; /* owned small [0] and medium [1] segments; full ones last */
     uint64_t next_purge;     /* earliest purge due among them (0: none) */
+    unsigned empty_segs;     /* segments among them with no page in use, kept for reuse */
     struct hf_heap *next_heap, *prev_heap; /* process list of live heaps */
     int is_main;
     int foreign_held;    /* some class may hold kept blocks (foreign.c) */
