@@ -387,6 +387,21 @@ static void visit_paint(const hf_block_info *b, void *arg) {
     paint(pt, HFT_CELL_OVERHEAD, b->size - used);
 }
 
+/* The blocks live after the replay so far, by address (for the heap maps); NULL when out of
+ * memory. */
+static live_block *live_blocks(const replay_state *s, size_t *count) {
+    size_t n = 0;
+    for (uint32_t id = 0; id < s->t->nids; id++) n += s->block[id] != NULL;
+    live_block *lb = malloc((n ? n : 1) * sizeof *lb);
+    if (lb == NULL) return NULL;
+    n = 0;
+    for (uint32_t id = 0; id < s->t->nids; id++)
+        if (s->block[id] != NULL) lb[n++] = (live_block){(uintptr_t)s->block[id], s->size[id]};
+    qsort(lb, n, sizeof *lb, live_cmp);
+    *count = n;
+    return lb;
+}
+
 /* Replays again up to the op where live bytes peak, then walks the arena into the map. */
 static int heap_map(replay_state *s) {
     hft_result *r = s->r;
@@ -396,14 +411,9 @@ static int heap_map(replay_state *s) {
     s->be.arena = hf_arena_create(s->be.policy, s->cfg);
     if (s->be.arena == NULL) return replay_fail(r, 0, "cannot create the arena");
     if (run_ops(s, upto, 0) != 0) return -1;
-    size_t n = 0;
-    for (uint32_t id = 0; id < s->t->nids; id++) n += s->block[id] != NULL;
-    live_block *lb = malloc((n ? n : 1) * sizeof *lb);
+    size_t n;
+    live_block *lb = live_blocks(s, &n);
     if (lb == NULL) return replay_fail(r, upto, "out of memory for the heap map");
-    n = 0;
-    for (uint32_t id = 0; id < s->t->nids; id++)
-        if (s->block[id] != NULL) lb[n++] = (live_block){(uintptr_t)s->block[id], s->size[id]};
-    qsort(lb, n, sizeof *lb, live_cmp);
     uint64_t walked = 0;
     hf_arena_walk(s->be.arena, visit_sum, &walked);
     hf_arena_statistics st;
@@ -440,14 +450,9 @@ static int fast_map(replay_state *s) {
     memset(s->block, 0, s->t->nids * sizeof *s->block);
     memset(s->size, 0, s->t->nids * sizeof *s->size);
     if (run_ops(s, upto, 0) != 0) return -1;
-    size_t n = 0;
-    for (uint32_t id = 0; id < s->t->nids; id++) n += s->block[id] != NULL;
-    live_block *lb = malloc((n ? n : 1) * sizeof *lb);
+    size_t n;
+    live_block *lb = live_blocks(s, &n);
     if (lb == NULL) return replay_fail(r, upto, "out of memory for the heap map");
-    n = 0;
-    for (uint32_t id = 0; id < s->t->nids; id++)
-        if (s->block[id] != NULL) lb[n++] = (live_block){(uintptr_t)s->block[id], s->size[id]};
-    qsort(lb, n, sizeof *lb, live_cmp);
     /* Pass 1 sizes the windows, pass 2 paints them. */
     uint64_t total = 0;
     painter pt = {r, lb, n, 1, 0, {0}, 0};

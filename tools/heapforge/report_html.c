@@ -391,20 +391,6 @@ static const char css[] =
     ".legend span{margin-right:18px;white-space:nowrap}\n"
     ".note{color:" MUTED ";font-size:12.5px}\n";
 
-/* A latency column's unit, chosen from its largest value: every value of the column is
- * written in it (the header names it). */
-typedef struct ns_unit {
-    const char *name;
-    double div;
-    int decimals;
-} ns_unit;
-
-static ns_unit ns_unit_for(double max_ns) {
-    if (max_ns < 1e4) return (ns_unit){"ns", 1, 0};
-    if (max_ns < 1e7) return (ns_unit){"µs", 1e3, 1};
-    return (ns_unit){"ms", 1e6, 1};
-}
-
 static void latencies(const hft_result *r, double q[6]) {
     static const double qs[3] = {0.5, 0.99, 0.999};
     hft_hist al;
@@ -431,10 +417,10 @@ static void html_table(FILE *o, const hft_replay_set *set) {
         for (int i = 0; i < 6; i++)
             if (q[i] > colmax[i]) colmax[i] = q[i];
     }
-    ns_unit unit[6];
+    hft_ns_unit unit[6];
     fputs("<div class='card scroll'><table>\n<tr><th>policy</th><th>ops/s</th>", o);
     for (int i = 0; i < 6; i++) {
-        unit[i] = ns_unit_for(colmax[i]);
+        unit[i] = hft_ns_unit_for(colmax[i], true);
         fprintf(o, "<th>%s <span class='u'>%s</span></th>", qname[i], unit[i].name);
     }
     fputs("<th>peak<br>live</th><th>peak<br>footprint</th><th>utili-<br>zation</th>"

@@ -11,17 +11,11 @@ static void alloc_hist(const hft_result *r, hft_hist *h) {
 }
 
 /* A latency column's unit, chosen from its largest value so that every value of the column
- * is written in the same unit: ns below 10 us, us below 10 ms, ms above. */
-typedef struct ns_unit {
-    const char *name;
-    double div;
-    int decimals;
-} ns_unit;
-
-static ns_unit ns_unit_for(double max_ns) {
-    if (max_ns < 1e4) return (ns_unit){"ns", 1, 0};
-    if (max_ns < 1e7) return (ns_unit){"us", 1e3, 1};
-    return (ns_unit){"ms", 1e6, 1};
+ * is written in the same unit: ns below 10 us, us below 10 ms, ms above (html: "µs"). */
+hft_ns_unit hft_ns_unit_for(double max_ns, bool html) {
+    if (max_ns < 1e4) return (hft_ns_unit){"ns", 1, 0};
+    if (max_ns < 1e7) return (hft_ns_unit){html ? "µs" : "us", 1e3, 1};
+    return (hft_ns_unit){"ms", 1e6, 1};
 }
 
 static const char *rate_text(char *buf, size_t n, double v) {
@@ -65,10 +59,10 @@ void hft_report_table(FILE *out, const hft_replay_set *set0, unsigned nsets) {
             for (int c = 0; c < LAT_COLS; c++)
                 if (q[c] > colmax[c]) colmax[c] = q[c];
         }
-        ns_unit unit[LAT_COLS];
+        hft_ns_unit unit[LAT_COLS];
         char head[LAT_COLS][16];
         for (int c = 0; c < LAT_COLS; c++) {
-            unit[c] = ns_unit_for(colmax[c]);
+            unit[c] = hft_ns_unit_for(colmax[c], false);
             snprintf(head[c], sizeof head[c], "%s %s", lat_name[c % 3], unit[c].name);
         }
         fprintf(out, "%-11s %7s | %26s | %26s | %10s %10s\n", "", "", "alloc latency",

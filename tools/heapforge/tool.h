@@ -5,6 +5,7 @@
 #define HFT_TOOL_H
 
 #include <heapforge.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -74,6 +75,14 @@ int hft_parse_policies(const char *cmd, const char *list, hf_policy *out, hf_are
 const char *hft_policy_colour(hf_policy p);
 /* "12.3 KiB" */
 const char *hft_bytes(char *buf, size_t n, double bytes);
+
+/* The unit of a latency column (report_text.c), chosen from its largest value. */
+typedef struct hft_ns_unit {
+    const char *name; /* "ns", "us" ("µs" for html) or "ms" */
+    double div;
+    int decimals;
+} hft_ns_unit;
+hft_ns_unit hft_ns_unit_for(double max_ns, bool html);
 
 /* The path of the libheapforge.so this process runs on (run.c), or NULL. */
 const char *hft_library_path(void);
