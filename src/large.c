@@ -473,6 +473,10 @@ void *hfi_span_realloc(hf_span *sp, void *p, size_t n) {
     }
     hf_span *r = span_grow(sp, need, span_align(off));
     if (r != NULL) {
+        /* span_grow counts what is dirty for a calloc to come; a live block may write it all,
+         * and when it is freed and cached a calloc must clear it all (the fuzzer found a
+         * calloc of a grown and rewritten span reading old bytes past the old size) */
+        r->dirty = r->h.map_size;
         live_add(need - size);
         r->user = (uint8_t *)r + off;
         return r->user;

@@ -132,6 +132,27 @@ static void doubling(void) {
 #endif
 }
 
+/* A span grown by realloc into fresh pages, written whole, freed, then taken by calloc: every
+ * byte must read zero (the grown part was once counted clean, and calloc cleared only the old
+ * size: found by fuzz_fast). */
+static void calloc_after_grown(void) {
+    malloc_trim(0); /* nothing cached: the growth takes fresh pages */
+    unsigned char *p = malloc(MIB);
+    CHECK(p != NULL);
+    memset(p, 0x22, MIB);
+    p = realloc(p, 20 * MIB);
+    CHECK(p != NULL);
+    memset(p, 0x33, 20 * MIB);
+    free(p);
+    size_t n = 19 * MIB + 12345;
+    unsigned char *q = calloc(1, n);
+    CHECK(q != NULL);
+    for (size_t k = 0; k < n; k += 1 + (k % 509)) /* a sample of every page, and the ends */
+        CHECK_EQ(q[k], 0);
+    CHECK_EQ(q[n - 1], 0);
+    free(q);
+}
+
 int main(int argc, char **argv) {
     double scale = test_scale(argc, argv);
     void *w = malloc(100); /* the allocator's own fixed overhead belongs to the baseline */
@@ -139,6 +160,7 @@ int main(int argc, char **argv) {
     size_t rss0 = test_rss_bytes();
     churn(scale);
     doubling();
+    calloc_after_grown();
     malloc_trim(0);
     hf_process_info info = {.version = sizeof info};
     hf_process_info_get(&info);
