@@ -104,15 +104,23 @@ static void span_unmap(hf_span *sp) {
     hfi_os_unmap(sp, sp->h.map_size);
 }
 
-/* Move a span's page-map entries after its mapping moved or changed size. */
-static void span_rebind(hf_span *old, size_t old_size, hf_span *sp, size_t new_size) {
-    if (old != sp) {
-        hfi_pagemap_unregister(old, (uint8_t *)old + old_size);
-    } else if (new_size < old_size) {
-        uintptr_t keep = hf_align_up((uintptr_t)sp + new_size, HF_SEGMENT_SIZE);
-        if (keep < (uintptr_t)old + old_size)
-            hfi_pagemap_unregister((void *)keep, (uint8_t *)old + old_size);
-    }
+/* The page map forgets sp's units from the one at `from` (rounded up to a unit) to its end.
+ * Called before a remap that may give them back to the OS, never after: once the OS has them,
+ * another thread may map the same range and register its own header there, and a late
+ * unregister would wipe it (its blocks would become foreign: hf_owns false, frees ignored).
+ * span_republish undoes it when the remap fails. */
+static void span_unpublish_from(hf_span *sp, uintptr_t from) {
+    uintptr_t end = (uintptr_t)sp + sp->h.map_size;
+    uintptr_t start = from <= (uintptr_t)sp ? (uintptr_t)sp : hf_align_up(from, HF_SEGMENT_SIZE);
+    if (start < end) hfi_pagemap_unregister((void *)start, (void *)end);
+}
+static void span_republish(hf_span *sp) {
+    hfi_pagemap_register(sp, (uint8_t *)sp + sp->h.map_size, true);
+}
+
+/* A span's header and page-map entries after its mapping moved or changed size (the old units
+ * were unpublished before the remap). */
+static void span_rebind(hf_span *sp, size_t new_size) {
     hfi_header_publish(&sp->h, sp, new_size, true);
 }
 
@@ -242,9 +250,9 @@ static size_t fill_warm(uint8_t *at, size_t len) {
         /* Only pages mostly resident are worth it: moving a sparse span's pages would make a
          * block that is barely written resident where fresh pages would stay untouched. */
         if (m > 0 && hfi_prim_resident(src, m) < m / 2) m = 0;
-        if (m > 0 && m == size) hfi_pagemap_unregister(d, (uint8_t *)d + size);
+        if (m > 0) span_unpublish_from(d, (uintptr_t)src); /* before the move, as everywhere */
         if (m == 0 || hfi_prim_mremap(src, m, m, at + done) == NULL) {
-            if (m > 0 && m == size) hfi_pagemap_register(d, (uint8_t *)d + size, true);
+            if (m > 0) span_republish(d);
             m = 0;
         }
         if (m > 0) {
@@ -256,10 +264,7 @@ static size_t fill_warm(uint8_t *at, size_t len) {
             atomic_fetch_sub_explicit(&hfi_os_stats.spans, 1, memory_order_relaxed);
             continue;
         }
-        if (m > 0) { /* a tail went: the units past the new end are no longer the span's */
-            uintptr_t keep = hf_align_up((uintptr_t)src, HF_SEGMENT_SIZE);
-            if (keep < (uintptr_t)d + size)
-                hfi_pagemap_unregister((void *)keep, (uint8_t *)d + size);
+        if (m > 0) { /* a tail went (its units were unpublished before the move) */
             d->h.map_size = size - m;
             if (d->dirty > size - m) d->dirty = size - m;
         }
@@ -277,21 +282,26 @@ static size_t fill_warm(uint8_t *at, size_t len) {
  * new size instead (Linux 6.17 and later move several mappings at once). NULL when refused. */
 static hf_span *span_grow(hf_span *sp, size_t need, size_t align) {
     size_t size = sp->h.map_size;
+    span_unpublish_from(sp, (uintptr_t)sp); /* the remap may move it */
     hf_span *r = hfi_os_remap(sp, size, need, align, true);
     if (r == NULL) {
         void *base;
         size_t got;
         void *target = hfi_os_map_aligned(need, align, &base, &got);
-        if (target == NULL) return NULL;
+        if (target == NULL) {
+            span_republish(sp);
+            return NULL;
+        }
         if (hfi_prim_mremap(sp, size, size, target) == NULL) {
             hfi_os_unmap(target, need);
+            span_republish(sp);
             return NULL;
         }
         atomic_fetch_sub_explicit(&hfi_os_stats.reserved, size, memory_order_relaxed);
         atomic_fetch_sub_explicit(&hfi_os_stats.committed, size, memory_order_relaxed);
         r = target;
     }
-    span_rebind(sp, size, r, need);
+    span_rebind(r, need);
     r->dirty = size + fill_warm((uint8_t *)r + size, need - size); /* the rest is fresh */
     return r;
 }
@@ -463,10 +473,13 @@ void *hfi_span_realloc(hf_span *sp, void *p, size_t n) {
         }
         size_t spare = size - need;
         if (spare >= HF_SPAN_SPLIT_MIN && spare >= size / 4) {
+            span_unpublish_from(sp, (uintptr_t)sp + need);
             hf_span *r = hfi_os_remap(sp, size, need, span_align(off), false);
             if (r != NULL) {
-                span_rebind(sp, size, r, need);
+                span_rebind(r, need);
                 live_sub(spare);
+            } else {
+                span_republish(sp);
             }
         }
         return p;
