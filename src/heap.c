@@ -149,17 +149,18 @@ void hfi_heap_page_unfull(hf_heap *heap, hf_page *pg) {
 
 /* The page's last block came back (used == 0). Keep it if it is the only page of its class
  * (no thrashing when a program allocates and frees one block in a loop); free it otherwise. */
-void hfi_heap_page_retire(hf_heap *heap, hf_page *pg) {
+bool hfi_heap_page_retire(hf_heap *heap, hf_page *pg) {
     unsigned c = pg->class_idx;
     hf_page_queue *q = &heap->queues[c];
     if (atomic_load_explicit(&pg->flags, memory_order_relaxed) & HF_PAGE_IN_FULL) {
         q = &heap->full;
     } else if (pg->alone) {
-        return;
+        return false;
     }
     hfi_queue_remove(q, pg);
     set_direct(heap, c);
     hfi_segment_page_free(heap, pg);
+    return true;
 }
 
 /* A page of an adopted segment joins this heap. */
@@ -208,13 +209,11 @@ static bool revive_remote(hf_heap *heap) {
                     continue;
                 hfi_page_collect(pg);
                 revived = true;
-                bool full =
-                    atomic_load_explicit(&pg->flags, memory_order_relaxed) & HF_PAGE_IN_FULL;
                 if (pg->used == 0) {
-                    bool last = s->h.pages_used == 1 && (full || !pg->alone);
-                    hfi_heap_page_retire(heap, pg);
-                    if (last) break; /* the segment is gone */
-                } else if (full) {
+                    unsigned pages = s->h.pages_used;
+                    if (hfi_heap_page_retire(heap, pg) && pages == 1) break; /* segment gone */
+                } else if (atomic_load_explicit(&pg->flags, memory_order_relaxed) &
+                           HF_PAGE_IN_FULL) {
                     hfi_heap_page_unfull(heap, pg);
                 }
             }

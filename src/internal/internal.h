@@ -295,7 +295,7 @@ extern HF_TLS hf_heap *hfi_tl_heap;
 extern hf_heap hfi_heap_empty;
 hf_heap *hfi_heap_get(void); /* this thread's heap, created on first use */
 void *hfi_heap_malloc_slow(hf_heap *heap, size_t n, bool zero);
-void hfi_heap_page_retire(hf_heap *heap, hf_page *pg);
+bool hfi_heap_page_retire(hf_heap *heap, hf_page *pg); /* true: the page was freed */
 void hfi_heap_page_unfull(hf_heap *heap, hf_page *pg);
 bool hfi_heap_adopt_page(hf_heap *heap, hf_page *pg); /* true: the page was freed */
 void hfi_heap_process_init(void);
