@@ -1,13 +1,13 @@
 /* aligned.c -- aligned_alloc, posix_memalign, memalign, valloc, pvalloc.
  *
- * Three ways to an aligned block, cheapest first: (1) a size class whose blocks are all
- * aligned (class size a multiple of the alignment; page starts are 8 KiB aligned), (2) a larger
- * block with an aligned interior pointer, the page flagged HF_PAGE_HAS_ALIGNED so free finds the
- * block start, (3) a span placed at the alignment. */
+ * The entry points and their glibc-compatible argument checks; the placement itself is
+ * hfi_plain_aligned (plain.c). */
 #include "internal/internal.h"
 
 #include <errno.h>
 
+/* The aligned entry (memalign's family, operator new's aligned forms): impossible requests
+ * fail here for every policy; instrumented, the hooks count the call; else the plain path. */
 void *hfi_malloc_aligned(size_t align, size_t n, bool zero) {
     /* Impossible for every policy: no block is that large, no mapping that aligned. */
     if (n > PTRDIFF_MAX || align > ((size_t)1 << (HF_ADDRESS_BITS - 1))) {
@@ -16,30 +16,9 @@ void *hfi_malloc_aligned(size_t align, size_t n, bool zero) {
     }
     if (HF_UNLIKELY(hfi_tl_heap == &hfi_heap_empty || hfi_hooks != 0)) {
         hfi_process_init();
-        if (hfi_hooks != 0 && hfi_tl_hook_busy == 0)
-            return hfi_hooked_alloc(n, align, HF_CALL_ALIGNED);
-        if (hfi_lab_process_policy != 0 && align > HF_ALIGNMENT)
-            return hfi_lab_process_malloc(n, align, false); /* the lab serves the process */
+        if (hfi_hooks != 0) return hfi_hooked_alloc(n, align, HF_CALL_ALIGNED);
     }
-    if (align <= HF_ALIGNMENT) return zero ? hfi_malloc_zero(n) : hf_malloc(n);
-    if (align <= HF_SEGMENT_HEADER) {
-        size_t rn = hf_align_up(n ? n : 1, align);
-        if (rn <= HF_MEDIUM_MAX && hfi_class_size[hfi_class_of(rn)] % align == 0)
-            return zero ? hfi_malloc_zero(rn) : hf_malloc(rn);
-    }
-    if (align <= HF_MEDIUM_MAX && n + align - HF_ALIGNMENT <= HF_MEDIUM_MAX) {
-        size_t over = n + align - HF_ALIGNMENT;
-        uint8_t *p = zero ? hfi_malloc_zero(over) : hf_malloc(over);
-        if (p == NULL) return NULL;
-        uint8_t *a = (uint8_t *)hf_align_up((uintptr_t)p, align);
-        if (a != p) {
-            hf_page *pg = hfi_page_of((hf_segment *)hfi_header_of(p), p);
-            atomic_fetch_or_explicit(&pg->flags, HF_PAGE_HAS_ALIGNED, memory_order_relaxed);
-            pg->free_limit = 0; /* frees of this page take the generic path */
-        }
-        return a;
-    }
-    return hfi_span_alloc(n, align, zero);
+    return hfi_plain_aligned(align, n, zero);
 }
 
 /* glibc 2.36 is the reference: memalign takes any alignment up to SIZE_MAX / 2 + 1, rounding it

@@ -1,7 +1,7 @@
 /* foreign.c -- blocks of other heaps that this thread freed, kept for its own mallocs.
  *
  * A block freed by a thread other than its page's owner goes back to the owner (a push on the
- * page's thread_free, free.c), and only the owner hands it out again. When the owner does not
+ * page's thread_free, page.c), and only the owner hands it out again. When the owner does not
  * allocate that class any more -- it waits in pthread_join, or it is a producer whose consumer
  * frees -- the memory sits idle while the freeing thread carves fresh pages. So a heap keeps
  * HEAPFORGE_FOREIGN_CACHE bytes (16 KiB; 4 to 64 blocks) of such blocks per small class and
@@ -88,7 +88,7 @@ static void take_returned(hf_page *fp) {
         hfi_link_store(tail, old);
     } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, rest,
                                                     memory_order_release, memory_order_relaxed));
-    hfi_remote_pending_mark(&s->h);
+    hfi_page_remote_mark(&s->h);
 }
 
 /* The stand-in holds nothing any more: its counts restart, and the direct table goes back to
@@ -118,7 +118,7 @@ void *hfi_foreign_take(hf_heap *heap, hf_page *fp, size_t n, bool zero) {
 
 static void give_back(hf_block *b) {
     hf_header *h = (hf_header *)((uintptr_t)b & ~HF_SEGMENT_MASK);
-    hfi_free_remote(h, hfi_page_of((hf_segment *)h, b), b);
+    hfi_page_push_remote(h, hfi_page_of((hf_segment *)h, b), b);
 }
 
 static void flush_class(hf_heap *heap, unsigned c) {

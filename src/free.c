@@ -3,18 +3,10 @@
  * Fast path (owner thread, plain block): page-map load, owner compare, page lookup, a multiply
  * that proves p is the start of a carved block, the double-free mark compare, a push on
  * local_free. Everything else -- frees from other threads, spans, aligned interior pointers,
- * pages in the full queue, errors -- goes through hfi_free_generic. */
+ * pages in the full queue, errors -- goes through hfi_free_generic: the hooks when they are
+ * on, else the plain free (plain.c). */
 #include "internal/internal.h"
 #include "harden/encode.h"
-
-static inline uintptr_t free_mark(const hf_block *b) {
-    return (uintptr_t)b ^ hfi_secret;
-}
-
-/* Is off (< 2^32) a multiple of the page's block size? One multiply, no divide. */
-static inline bool is_block_offset(const hf_page *pg, uintptr_t off) {
-    return (uint64_t)(uint32_t)off * pg->div_magic < pg->div_magic;
-}
 
 /* The common case of a block of another heap's page: kept for this heap's own mallocs
  * (foreign.c) when an anchor is already kept and there is room. The same checks as the full
@@ -38,13 +30,14 @@ static inline bool keep_fast(hf_header *h, void *p) {
     /* Secure levels keep nothing (reserved is 0), so no guard page shortens the last slot. */
     uintptr_t first = i == 0 ? HF_SEGMENT_HEADER : 0;
     uintptr_t off = rel - (i << shift) - first;
-    if (off + fp->block_size > ((uintptr_t)1 << shift) - first || !is_block_offset(fp, off))
+    if (off + fp->block_size > ((uintptr_t)1 << shift) - first ||
+        !hfi_page_is_block_offset(fp, off))
         return false;
     hf_block *b = p;
     hfi_shadow_open(b, sizeof *b);
-    bool kept = b->mark != free_mark(b);
+    bool kept = b->mark != hfi_free_mark(b);
     if (kept) {
-        b->mark = free_mark(b);
+        b->mark = hfi_free_mark(b);
         b->next = fp->free;
     }
     hfi_shadow_close(b, sizeof *b);
@@ -73,12 +66,12 @@ static inline __attribute__((always_inline)) bool free_own(void *p, size_t n) {
     uintptr_t off = (uintptr_t)p - (uintptr_t)pg->start;
     hf_block *b = p;
     /* free_limit is 0 while the page is full or holds aligned blocks: those go generic. */
-    if (HF_UNLIKELY(!(off < pg->free_limit && is_block_offset(pg, off) && b->mark != free_mark(b) &&
-                      n <= pg->block_size)))
+    if (HF_UNLIKELY(!(off < pg->free_limit && hfi_page_is_block_offset(pg, off) &&
+                      b->mark != hfi_free_mark(b) && n <= pg->block_size)))
         return false;
     hf_assert(hfi_secure == 0); /* secure levels never come here: links are raw */
     b->next = pg->local_free;
-    b->mark = free_mark(b);
+    b->mark = hfi_free_mark(b);
     pg->local_free = b;
     /* An emptied page is kept when it is the only one in its queue (no links), so a malloc/free
      * loop on one block costs no call. */
@@ -117,97 +110,15 @@ hfi_cxx_delete_array_sized(void *p, size_t n) __asm__("_ZdaPvm");
 __attribute__((visibility("default"), alias("hf_free"))) void free(void *p);
 #endif
 
-/* Every case the fast path does not take. h is NULL when the page map has no header for p. */
+/* Every case the fast path does not take. h is NULL when the page map has no header for p.
+ * Instrumented, the hooks count the call and free through the plain path; else the plain
+ * path at once (plain.c). */
 HF_NOINLINE void hfi_free_generic(hf_header *h, void *p) {
-    if (HF_UNLIKELY(hfi_hooks != 0) && hfi_tl_hook_busy == 0) {
-        hfi_hooked_free(p); /* counts the call, then comes back here */
+    if (HF_UNLIKELY(hfi_hooks != 0)) {
+        hfi_hooked_free(p);
         return;
     }
-    if (h == NULL) {
-        h = hfi_header_of_slow(p);
-        if (h == NULL) return; /* not ours: memory from before we were loaded, or bogus */
-        if (h->kind != HF_SEG_SPAN && h->kind != HF_SEG_LAB) {
-            hfi_report_error("invalid free", p, 0);
-            return;
-        }
-    }
-    if (h->kind == HF_SEG_SPAN) {
-        hfi_span_free((hf_span *)h, p);
-        return;
-    }
-    if (h->kind == HF_SEG_LAB) { /* a block of a lab arena */
-        hfi_lab_free(h, p);
-        return;
-    }
-    if (h->kind != HF_SEG_SMALL && h->kind != HF_SEG_MEDIUM) {
-        hfi_report_error("double free", p, 0); /* the whole segment is free */
-        return;
-    }
-    hf_segment *s = (hf_segment *)h;
-    hf_page *pg = hfi_page_of(s, p);
-    if (!pg->in_use) {
-        hfi_report_error("double free", p, 0); /* the whole page is free */
-        return;
-    }
-    uint32_t bs = pg->block_size;
-    hf_heap *heap = hfi_tl_heap;
-    bool local = atomic_load_explicit(&h->owner, memory_order_relaxed) == (uintptr_t)heap;
-    /* capacity is the owner's to change; another thread checks against reserved. */
-    uint32_t limit = local ? __atomic_load_n(&pg->capacity, __ATOMIC_RELAXED) : pg->reserved;
-    uintptr_t off = (uintptr_t)p - (uintptr_t)pg->start;
-    hf_block *b = p;
-    if (!(off < (uint64_t)limit * bs && is_block_offset(pg, off))) {
-        b = NULL;
-        if (atomic_load_explicit(&pg->flags, memory_order_relaxed) & HF_PAGE_HAS_ALIGNED) {
-            b = hfi_page_block_start(pg, p);
-            if (b != NULL && !local && (uint8_t *)b >= hfi_page_end(pg)) b = NULL;
-        }
-        if (b == NULL) {
-            hfi_report_error("invalid free", p, bs);
-            return;
-        }
-    }
-    hfi_shadow_open(b, sizeof *b); /* checker builds: the mark is the allocator's own word */
-    bool again = b->mark == free_mark(b);
-    if (!again) b->mark = free_mark(b);
-    hfi_shadow_close(b, sizeof *b);
-    if (again) {
-        hfi_report_error("double free", p, bs);
-        return;
-    }
-    if (local) {
-        hfi_link_set(pg, b, pg->local_free);
-        pg->local_free = b;
-        if (--pg->used == 0)
-            hfi_heap_page_retire(heap, pg);
-        else if (atomic_load_explicit(&pg->flags, memory_order_relaxed) & HF_PAGE_IN_FULL)
-            hfi_heap_page_unfull(heap, pg);
-        return;
-    }
-    /* Another heap's block: kept for this thread's own mallocs while there is room. */
-    if (!hfi_foreign_keep(heap, pg, b)) hfi_free_remote(h, pg, b);
-}
-
-/* Give b back to its page's owner: a lock-free push on the page's thread_free. */
-void hfi_free_remote(hf_header *h, hf_page *pg, hf_block *b) {
-    hf_block *old = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);
-    do {
-        hfi_link_set(pg, b, old);
-    } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, b, memory_order_release,
-                                                    memory_order_relaxed));
-    hfi_remote_pending_mark(h);
-}
-
-/* A remote free reached h's segment: flag the segment, and on the flag's change its owner heap,
- * so the owner's slow path scans only when something came back (heap.c, revive_remote). The
- * owner read here may be going away: a stale heap (heaps are pooled, never unmapped) gets one
- * useless scan; an adopter clears the flag before it collects (segment.c). */
-void hfi_remote_pending_mark(hf_header *h) {
-    if (atomic_load_explicit(&h->remote_pending, memory_order_relaxed) != 0) return;
-    atomic_store_explicit(&h->remote_pending, 1, memory_order_release);
-    uintptr_t o = atomic_load_explicit(&h->owner, memory_order_acquire);
-    if (o != 0 && o != HF_OWNER_NONE)
-        atomic_store_explicit(&((hf_heap *)o)->remote_pending, 1, memory_order_release);
+    hfi_plain_free_at(h, p);
 }
 
 /* C23's sized frees. Below the secure levels the size the program allocated is not kept, so
@@ -215,8 +126,8 @@ void hfi_remote_pending_mark(hf_header *h) {
  * wrong. From level 1 the block map has the requested size: the size must equal it. */
 static void check_size(void *p, size_t size) {
     if (p == NULL) return;
-    if (hfi_secure != 0 && hfi_tl_hook_busy == 0 && hfi_secure_check_size(p, size)) return;
-    size_t usable = hfi_usable_size(p, NULL);
+    if (hfi_secure != 0 && hfi_secure_check_size(p, size)) return;
+    size_t usable = hfi_plain_usable(p, NULL);
     if (usable != 0 && size > usable) hfi_report_error("free_sized with a wrong size", p, size);
 }
 
@@ -233,25 +144,9 @@ HF_API void hf_free_aligned_sized(void *p, size_t alignment, size_t size) {
     hf_free(p);
 }
 
-size_t hfi_usable_size(const void *p, hf_header **hdr) {
-    if (p == NULL) return 0;
-    hf_header *h = hfi_header_of_slow(p);
-    if (hdr) *hdr = h;
-    if (h == NULL) return 0;
-    if (h->kind == HF_SEG_SPAN) return hfi_span_usable((const hf_span *)h, p);
-    if (h->kind == HF_SEG_LAB) return hfi_lab_usable_size(h, p);
-    if (h->kind != HF_SEG_SMALL && h->kind != HF_SEG_MEDIUM) return 0;
-    hf_page *pg = hfi_page_of((hf_segment *)h, p);
-    if (!pg->in_use) return 0;
-    /* No capacity check here: another thread may be extending the page. */
-    if ((const uint8_t *)p < pg->start || (const uint8_t *)p >= hfi_page_end(pg)) return 0;
-    size_t off = (size_t)((const uint8_t *)p - pg->start);
-    return pg->block_size - off % pg->block_size;
-}
-
 HF_API size_t hf_usable_size(const void *p) {
-    if (HF_UNLIKELY(hfi_secure != 0) && hfi_tl_hook_busy == 0) return hfi_secure_usable_size(p);
-    return hfi_usable_size(p, NULL);
+    if (HF_UNLIKELY(hfi_secure != 0)) return hfi_secure_usable_size(p);
+    return hfi_plain_usable(p, NULL);
 }
 
 HF_API int hf_owns(const void *p) {

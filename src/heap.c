@@ -22,21 +22,16 @@ static hf_heap *pool;      /* heaps of exited threads, for reuse */
 static uint8_t *meta_next, *meta_end;
 static pthread_key_t heap_key;
 
-void hfi_heap_process_init(void) {
-    pthread_key_create(&heap_key, hfi_heap_thread_done);
+/* The counters of exited threads' heaps (instrumented mode), under heaps_lock. */
+static hf_heap_stats retired;
+
+/* on_exit runs at each thread's exit with its heap (init.c: the hooks' part, then
+ * hfi_heap_thread_done): given by the caller, so the heap calls nothing above it. */
+void hfi_heap_process_init(void (*on_exit)(void *heap)) {
+    pthread_key_create(&heap_key, on_exit);
 }
 
-/* ---- direct table ---------------------------------------------------------------------- */
-/* Point class c's direct-table entries at pg (a page of the class, or its foreign stand-in). */
-void hfi_heap_direct_to(hf_heap *heap, unsigned c, hf_page *pg) {
-    uint32_t size = hfi_class_size[c];
-    if (size > HF_DIRECT_MAX) return;
-    /* Instrumented: every malloc takes the slow path, where the counting happens. */
-    if (pg == NULL || hfi_hooks != 0) pg = &hfi_page_empty;
-    size_t lo = c == 0 ? 0 : hfi_class_size[c - 1] / 16 + 1;
-    for (size_t d = lo; d <= size / 16; d++) heap->direct[d] = pg;
-}
-
+/* ---- direct table (hfi_heap_direct_to: internal.h) ------------------------------------ */
 static void set_direct(hf_heap *heap, unsigned c) {
     hfi_heap_direct_to(heap, c, heap->queues[c].first);
 }
@@ -74,7 +69,7 @@ static void heap_init(hf_heap *h, bool zeroed) {
 hf_heap *hfi_heap_get(void) {
     hf_heap *h = hfi_tl_heap;
     if (h != &hfi_heap_empty) return h;
-    hfi_process_init();
+    /* The caller has run hfi_process_init (the entry points' slow paths do): heap_key exists. */
     int expected = 0;
     bool is_main = atomic_compare_exchange_strong(&main_heap_taken, &expected, 1);
     hfi_lock(&heaps_lock);
@@ -103,18 +98,20 @@ hf_heap *hfi_heap_get(void) {
     return h;
 }
 
-/* Thread exit (the pthread key destructor). Other destructors may still allocate after this:
- * they get a new heap, and the key brings them back here. */
-void hfi_heap_thread_done(void *arg) {
-    hf_heap *h = arg;
+/* Thread exit (from the pthread key's destructor, init.c). Other destructors may still
+ * allocate after this: they get a new heap, and the key brings them back here. Its counters
+ * join the retired sum under the lock, so a sum never counts them twice or not at all. */
+void hfi_heap_thread_done(hf_heap *h) {
     if (h == NULL || h == &hfi_heap_empty) return;
     hfi_foreign_flush(h);
     hfi_heap_collect(h, false);
     hfi_segment_abandon_all(h);
     hfi_tl_heap = &hfi_heap_empty;
-    if (hfi_hooks & HF_HOOK_TRACE) hfi_trace_thread_done();
     hfi_lock(&heaps_lock);
-    if (hfi_hooks != 0) hfi_instrument_heap_done_locked(h);
+    if (hfi_hooks != 0) {
+        hfi_heap_stats_add(&retired, &h->stats);
+        memset(&h->stats, 0, sizeof h->stats);
+    }
     if (h->prev_heap)
         h->prev_heap->next_heap = h->next_heap;
     else
@@ -163,8 +160,8 @@ bool hfi_heap_page_retire(hf_heap *heap, hf_page *pg) {
     return true;
 }
 
-/* A page of an adopted segment joins this heap. */
-bool hfi_heap_adopt_page(hf_heap *heap, hf_page *pg) {
+/* A page of an adopted segment joins this heap. True: it was empty and is freed. */
+static bool adopt_page(hf_heap *heap, hf_page *pg) {
     atomic_store_explicit(&pg->flags, atomic_load(&pg->flags) & HF_PAGE_HAS_ALIGNED,
                           memory_order_relaxed);
     hfi_page_update_limit(pg);
@@ -184,6 +181,24 @@ bool hfi_heap_adopt_page(hf_heap *heap, hf_page *pg) {
     hfi_queue_push_back(q, pg);
     if (q->first == pg) set_direct(heap, pg->class_idx);
     return false;
+}
+
+/* The pages of a segment the heap just adopted (hfi_segment_reclaim*) join its queues. When
+ * the last page goes, so does the segment (maybe unmapped): touch nothing more. */
+static void adopt_pages(hf_heap *heap, hf_segment *s) {
+    for (unsigned i = 0; i < s->h.page_count; i++) {
+        hf_page *pg = &s->pages[i];
+        if (!pg->in_use) continue;
+        unsigned remaining = s->h.pages_used;
+        if (adopt_page(heap, pg) && remaining == 1) break;
+    }
+}
+
+/* Adopt one segment of an exited thread, if there is one (malloc_trim). */
+bool hfi_heap_reclaim(hf_heap *heap) {
+    hf_segment *s = hfi_segment_reclaim(heap);
+    if (s != NULL) adopt_pages(heap, s);
+    return s != NULL;
 }
 
 /* Blocks other threads freed into this heap's pages come back before fresh memory is
@@ -284,27 +299,47 @@ static HF_NOINLINE hf_page *find_page(hf_heap *heap, unsigned c) {
         /* The pages of exited threads' segments that can serve c, one segment at a time,
          * until one has a page of c or this heap has a warm free slot for one (an exited
          * thread's free slots keep their memory until the purge delay). */
-        if (!hfi_segment_reclaim_class(heap, c)) break;
+        hf_segment *s = hfi_segment_reclaim_class(heap, c);
+        if (s == NULL) break;
+        adopt_pages(heap, s);
         if (q->first == NULL && hfi_segment_has_warm_slot(heap, c)) break;
     }
-    hf_page *pg = hfi_segment_page_alloc(heap, c);
+    hf_slot slot;
+    hf_page *pg = hfi_segment_page_alloc(heap, c, &slot);
     if (pg == NULL) { /* the OS refused a segment: free this heap's empty pages, try again */
         hfi_heap_collect(heap, true);
-        pg = hfi_segment_page_alloc(heap, c);
+        pg = hfi_segment_page_alloc(heap, c, &slot);
     }
     if (pg == NULL) {
         set_direct(heap, c);
         return NULL;
     }
+    hfi_page_init(pg, slot.start, slot.area, c, slot.zero);
     hfi_queue_push_front(q, pg);
     hfi_page_extend(pg);
     set_direct(heap, c);
     return pg;
 }
 
-/* The malloc slow path proper: a page of n's class with a free block, or a span. */
-static void *heap_malloc(hf_heap *heap, size_t n, bool zero) {
-    if (n > HF_MEDIUM_MAX) return hfi_span_alloc(n, 0, zero);
+/* A span (large.c). When the OS refuses the mapping (hfi_os_map_aligned has already dropped
+ * the caches), this heap's empty pages go too -- their segments reach the segment cache,
+ * which the second attempt drops -- and the span is tried once more. */
+void *hfi_heap_span_alloc(hf_heap *heap, size_t n, size_t align, bool zero) {
+    int saved = errno;
+    void *p = hfi_span_alloc(n, align, zero);
+    if (p == NULL && heap != &hfi_heap_empty && n <= PTRDIFF_MAX) {
+        hfi_heap_collect(heap, true);
+        errno = saved; /* a success leaves errno as it was */
+        p = hfi_span_alloc(n, align, zero);
+    }
+    return p;
+}
+
+/* The malloc slow path: a page of n's class with a free block, or a span. The entry points
+ * (alloc.c) have routed the call: the heap is the thread's own, and no hook or lab policy
+ * wants it. */
+void *hfi_heap_malloc_slow(hf_heap *heap, size_t n, bool zero) {
+    if (n > HF_MEDIUM_MAX) return hfi_heap_span_alloc(heap, n, 0, zero);
     unsigned c = hfi_class_of(n);
     hf_page *pg = heap->queues[c].first;
     if (pg == NULL || pg->free == NULL) {
@@ -337,36 +372,28 @@ static void *heap_malloc(hf_heap *heap, size_t n, bool zero) {
     return hfi_page_pop(pg, n, zero);
 }
 
-/* The thread has no heap yet, a lab policy serves the process, or the allocator runs
- * instrumented: start the process if needed, then count the call, route it to the lab, or
- * give the thread its heap. */
-static HF_NOINLINE void *malloc_routed(hf_heap *heap, size_t n, bool zero) {
-    hfi_process_init();
-    if (hfi_hooks != 0 && hfi_tl_hook_busy == 0)
-        return hfi_hooked_alloc(n, 0, zero ? HF_CALL_CALLOC : HF_CALL_MALLOC);
-    if (hfi_lab_process_policy != 0) return hfi_lab_process_malloc(n, 0, zero);
-    if (heap == &hfi_heap_empty) {
-        heap = hfi_heap_get();
-        if (heap == NULL) {
-            hfi_set_enomem();
-            return NULL;
-        }
-    }
-    return heap_malloc(heap, n, zero);
-}
-
-void *hfi_heap_malloc_slow(hf_heap *heap, size_t n, bool zero) {
-    if (HF_UNLIKELY(heap == &hfi_heap_empty || hfi_hooks != 0)) return malloc_routed(heap, n, zero);
-    return heap_malloc(heap, n, zero);
-}
-
 /* Sum the counters of every live heap and of exited threads' heaps into *out (instrumented
  * mode). Other threads keep counting meanwhile: the sum is consistent per heap. */
 void hfi_heap_stats_sum(hf_heap_stats *out) {
     hfi_lock(&heaps_lock);
-    hfi_instrument_add(out, &hfi_instrument_retired);
-    for (hf_heap *h = heaps; h != NULL; h = h->next_heap) hfi_instrument_add(out, &h->stats);
+    hfi_heap_stats_add(out, &retired);
+    for (hf_heap *h = heaps; h != NULL; h = h->next_heap) hfi_heap_stats_add(out, &h->stats);
     hfi_unlock(&heaps_lock);
+}
+
+static inline int64_t rd(const int64_t *x) {
+    return __atomic_load_n(x, __ATOMIC_RELAXED);
+}
+
+/* to += from, counter by counter (from's owner may be counting: relaxed loads). */
+void hfi_heap_stats_add(hf_heap_stats *to, const hf_heap_stats *from) {
+#define HF_ADD_COUNTER(name) to->name += rd(&from->name);
+    HF_HEAP_COUNTERS(HF_ADD_COUNTER)
+#undef HF_ADD_COUNTER
+    for (unsigned i = 0; i < HF_STAT_BUCKETS; i++) {
+        to->class_mallocs[i] += rd(&from->class_mallocs[i]);
+        to->class_live[i] += rd(&from->class_live[i]);
+    }
 }
 
 /* Free every empty page now (malloc_trim, thread exit). */
@@ -438,8 +465,9 @@ bool hfi_heap_is_valid(const hf_heap *heap, const char **why) {
         for (const hf_segment *s = heap->segs[k].first; s != NULL && w == NULL; s = s->next)
             if (s->heap != heap)
                 w = "segment of another heap";
-            else
-                hfi_segment_is_valid(s, &w);
+            else if (hfi_segment_is_valid(s, &w))
+                for (unsigned i = 0; i < s->h.page_count && w == NULL; i++)
+                    if (s->pages[i].in_use) hfi_page_is_valid(&s->pages[i], &w);
     if (w && why) *why = w;
     return w == NULL;
 }

@@ -15,15 +15,25 @@ static void lab_policy_init(void) {
     if (hfi_options_policy != NULL && hfi_options_policy[0] != 0) hfi_lab_policy_init();
 }
 
+/* A thread exits (the heap key's destructor): its trace buffer and its held-back counts go
+ * first, then the heap itself (heap.c). */
+static void thread_exit(void *arg) {
+    hf_heap *h = arg;
+    if (h == NULL || h == &hfi_heap_empty) return;
+    if (hfi_hooks & HF_HOOK_TRACE) hfi_trace_thread_done();
+    if (hfi_hooks != 0) hfi_instrument_thread_done(h);
+    hfi_heap_thread_done(h);
+}
+
 void hfi_process_init(void) {
     if (HF_LIKELY(atomic_load_explicit(&init_state, memory_order_acquire) == 2)) return;
     int expected = 0;
     if (atomic_compare_exchange_strong(&init_state, &expected, 1)) {
         hfi_secret = (uintptr_t)hfi_prim_random_seed() | 1;
         (void)hfi_now_ms(); /* fix the clock origin (one of the clock's direct syscalls) */
-        hfi_options_init();
+        if (hfi_options_init()) hfi_instrument_init();
         lab_policy_init();
-        hfi_heap_process_init();
+        hfi_heap_process_init(thread_exit);
         atomic_store_explicit(&init_state, 2, memory_order_release);
         return;
     }
@@ -87,7 +97,7 @@ static void fork_child(void) {
 
 __attribute__((constructor(101))) static void hf_constructor(void) {
     hfi_process_init();
-    hfi_options_init(); /* again, now that environ exists */
+    if (hfi_options_init()) hfi_instrument_init(); /* again, now that environ exists */
     lab_policy_init();
     /* Registered at once, not when a second thread first takes a lock: deferring it saved
      * ~30 resident libc pages but let a fork slip between a thread's start and the

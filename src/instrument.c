@@ -7,7 +7,7 @@
  * valgrind or asan one), hfi_hooks is set before the first heap exists; heaps then keep their
  * direct tables empty and pages keep free_limit at 0, so every malloc and free reaches a slow path
  * (heap.c, free.c, aligned.c, alloc.c), which calls the hooked function here. A hooked function
- * marks the thread busy, performs the call through the ordinary API (which now runs plain), and
+ * performs the call through the plain path (plain.c: no hooks, so nothing comes back here) and
  * counts it. Measured cost: BENCHMARK.md.
  *
  * Counters live in the thread's heap (hf_heap_stats) and are merged on read. The peaks need a
@@ -20,15 +20,12 @@
 
 #define HF_STATS_FLUSH (16 * 1024) /* bytes (or blocks / 16) a heap may hold back */
 
-HF_TLS int hfi_tl_hook_busy;
-hf_heap_stats hfi_instrument_retired;
-
 /* Process-wide gauges and their peaks: [0] requested bytes, [1] bytes, [2] blocks. */
 static _Atomic(int64_t) gauge[3], gauge_peak[3];
 
-/* Decide, once, before any heap exists. Called by hfi_options_init after reading the
- * environment; a heap created earlier (environment not yet readable) keeps instrumentation
- * off, with a warning, because blocks it handed out were never counted. */
+/* Decide, once, before any heap exists. Called by init.c once the environment is read; a heap
+ * created earlier (environment not yet readable) keeps instrumentation off, with a warning, because
+ * blocks it handed out were never counted. */
 void hfi_instrument_init(void) {
     uint32_t want = 0;
     if (hfi_options.stats || hfi_options.leaks) want |= HF_HOOK_STATS;
@@ -51,9 +48,6 @@ void hfi_instrument_init(void) {
     if (want & HF_HOOK_SECURE) hfi_secure_init();
 }
 
-static inline int64_t rd(const int64_t *x) {
-    return __atomic_load_n(x, __ATOMIC_RELAXED);
-}
 /* Only the owner writes its heap's counters; relaxed stores let readers load them race-free. */
 static inline void bump(int64_t *x, int64_t v) {
     __atomic_store_n(x, *x + v, __ATOMIC_RELAXED);
@@ -119,7 +113,7 @@ static void note_alloc(void *p, size_t n, enum hf_call call) {
     if (!hfi_blockmap_insert(p, n)) return; /* table out of memory: the block goes uncounted */
     if (call == HF_CALL_CALLOC) bump(&heap->stats.callocs, 1);
     if (call == HF_CALL_ALIGNED) bump(&heap->stats.aligned_allocs, 1);
-    count_block(heap, n, hfi_usable_size(p, NULL), 1);
+    count_block(heap, n, hfi_plain_usable(p, NULL), 1);
 }
 
 /* Forget p before it is freed (after the free, another thread may get the address again).
@@ -127,7 +121,7 @@ static void note_alloc(void *p, size_t n, enum hf_call call) {
 static bool note_free(void *p, size_t *n) {
     if (!(hfi_hooks & HF_HOOK_STATS) || !hfi_blockmap_remove(p, n)) return false;
     hf_heap *heap = counting_heap();
-    if (heap != NULL) count_block(heap, *n, hfi_usable_size(p, NULL), -1);
+    if (heap != NULL) count_block(heap, *n, hfi_plain_usable(p, NULL), -1);
     return true;
 }
 
@@ -137,7 +131,7 @@ static bool note_free(void *p, size_t *n) {
  * accesses, so they stay unseen; foreign pointers are left to the ordinary free. */
 static size_t shadow_usable(const void *p) {
     hf_header *h;
-    size_t usable = p != NULL ? hfi_usable_size(p, &h) : 0;
+    size_t usable = p != NULL ? hfi_plain_usable(p, &h) : 0;
     return usable != 0 && h->kind != HF_SEG_LAB ? usable : 0;
 }
 static inline void shadow_alloc(const void *p, size_t n, bool zeroed) {
@@ -151,13 +145,8 @@ static inline void shadow_free(const void *p) {
 
 void *hfi_hooked_alloc(size_t n, size_t align, enum hf_call call) {
     size_t ask = hfi_secure != 0 ? hfi_secure_request(n) : n; /* room for a canary */
-    hfi_tl_hook_busy++;
-    void *p;
-    if (call == HF_CALL_ALIGNED)
-        p = hfi_malloc_aligned(align, ask, false);
-    else
-        p = call == HF_CALL_CALLOC ? hfi_malloc_zero(ask) : hf_malloc(ask);
-    hfi_tl_hook_busy--;
+    void *p = call == HF_CALL_ALIGNED ? hfi_plain_aligned(align, ask, false)
+                                      : hfi_plain_malloc(ask, call == HF_CALL_CALLOC);
     if (p != NULL) note_alloc(p, n, call);
     if (p != NULL && hfi_secure != 0) hfi_secure_alloced(p, n);
     shadow_alloc(p, n, call == HF_CALL_CALLOC);
@@ -181,9 +170,7 @@ void hfi_hooked_free(void *p) {
         hfi_secure_free(p, known, n); /* checks, then frees or quarantines */
         return;
     }
-    hfi_tl_hook_busy++;
-    hf_free(p);
-    hfi_tl_hook_busy--;
+    hfi_plain_free(p);
 }
 
 /* realloc moved or resized a block into q (in place: the same address; NULL when realloc(p, 0)
@@ -199,7 +186,7 @@ static void note_realloc(size_t old_n, size_t old_usable, bool counted, void *q,
         bump(&heap->stats.reallocs, 1);
     }
     if (q != NULL && hfi_blockmap_insert(q, n)) {
-        count_block(heap, n, hfi_usable_size(q, NULL), 1);
+        count_block(heap, n, hfi_plain_usable(q, NULL), 1);
         if (counted) bump(&heap->stats.mallocs, -1); /* nor a malloc */
     }
 }
@@ -213,12 +200,9 @@ static void note_realloc(size_t old_n, size_t old_usable, bool counted, void *q,
  * checker builds take this path too: a realloc is a resize in place or a malloc, a copy of the
  * requested bytes and a free, each described to the checker (internal/shadow.h). */
 static void *traced_realloc(void *p, size_t n) {
-    size_t usable = hfi_usable_size(p, NULL);
+    size_t usable = hfi_plain_usable(p, NULL);
     if (usable == 0 || n > PTRDIFF_MAX) { /* not a live block: the allocator reports or fails */
-        hfi_tl_hook_busy++;
-        void *q = hf_realloc(p, n);
-        hfi_tl_hook_busy--;
-        return q;
+        return hfi_plain_realloc(p, n);
     }
     size_t old_n = 0;
     bool counted = (hfi_hooks & HF_HOOK_STATS) && hfi_blockmap_remove(p, &old_n);
@@ -226,9 +210,7 @@ static void *traced_realloc(void *p, size_t n) {
     size_t keep = counted ? old_n : usable; /* the bytes that hold the program's data */
     void *q = p;
     if (n == 0 || hfi_secure != 0 || n > usable || (n < usable / 2 && usable > 64)) {
-        hfi_tl_hook_busy++;
-        q = n == 0 ? NULL : hf_malloc(hfi_secure != 0 ? hfi_secure_request(n) : n);
-        hfi_tl_hook_busy--;
+        q = n == 0 ? NULL : hfi_plain_malloc(hfi_secure != 0 ? hfi_secure_request(n) : n, false);
         if (q == NULL && n != 0) {
             if (counted) hfi_blockmap_insert(p, old_n);
             return NULL;
@@ -248,9 +230,7 @@ static void *traced_realloc(void *p, size_t n) {
         if (hfi_secure != 0) {
             hfi_secure_free(p, counted, old_n);
         } else {
-            hfi_tl_hook_busy++;
-            hf_free(p);
-            hfi_tl_hook_busy--;
+            hfi_plain_free(p);
         }
     }
     return q;
@@ -272,10 +252,8 @@ void *hfi_hooked_realloc(void *p, size_t n) {
     size_t old_n = 0;
     bool counted = (hfi_hooks & HF_HOOK_STATS) && hfi_blockmap_remove(p, &old_n);
     if (hfi_secure != 0 && !hfi_secure_realloc_ok(p, counted, old_n)) return NULL;
-    size_t old_usable = counted ? hfi_usable_size(p, NULL) : 0;
-    hfi_tl_hook_busy++;
-    void *q = hf_realloc(p, hfi_secure != 0 ? hfi_secure_request(n) : n);
-    hfi_tl_hook_busy--;
+    size_t old_usable = counted ? hfi_plain_usable(p, NULL) : 0;
+    void *q = hfi_plain_realloc(p, hfi_secure != 0 ? hfi_secure_request(n) : n);
     if (q == NULL && n != 0) {
         if (counted) hfi_blockmap_insert(p, old_n);
         return NULL;
@@ -285,21 +263,10 @@ void *hfi_hooked_realloc(void *p, size_t n) {
     return q;
 }
 
-void hfi_instrument_add(hf_heap_stats *to, const hf_heap_stats *from) {
-#define HF_ADD_COUNTER(name) to->name += rd(&from->name);
-    HF_HEAP_COUNTERS(HF_ADD_COUNTER)
-#undef HF_ADD_COUNTER
-    for (unsigned i = 0; i < HF_STAT_BUCKETS; i++) {
-        to->class_mallocs[i] += rd(&from->class_mallocs[i]);
-        to->class_live[i] += rd(&from->class_live[i]);
-    }
-}
-
-/* A thread exits (heap.c holds its lock): its counters join the retired sum. */
-void hfi_instrument_heap_done_locked(hf_heap *h) {
+/* A thread exits (init.c, before hfi_heap_thread_done merges its counters): the changes it
+ * held back reach the process-wide gauges. */
+void hfi_instrument_thread_done(hf_heap *h) {
     flush_pending(&h->stats);
-    hfi_instrument_add(&hfi_instrument_retired, &h->stats);
-    memset(&h->stats, 0, sizeof h->stats);
 }
 
 /* Every counter summed, and the peaks: [0] requested, [1] bytes, [2] blocks. A peak is at

@@ -339,16 +339,11 @@ static hf_span *cache_take(size_t need) {
     return sp;
 }
 
-/* A fresh mapping for a span. When the OS refuses it (hfi_os_map_aligned has already dropped
- * the caches), this thread's empty pages go too -- their segments reach the segment cache,
- * which the second attempt drops -- and the mapping is tried once more. */
+/* A fresh mapping for a span. When the OS refuses it, hfi_os_map_aligned has already dropped
+ * the caches; the caller may free its heap's empty pages and try again (heap.c,
+ * hfi_heap_span_alloc). */
 static void *map_span(size_t need, size_t align, void **base, size_t *size) {
-    void *p = hfi_os_map_aligned(need, align, base, size);
-    if (p == NULL && hfi_tl_heap != &hfi_heap_empty) {
-        hfi_heap_collect(hfi_tl_heap, true);
-        p = hfi_os_map_aligned(need, align, base, size);
-    }
-    return p;
+    return hfi_os_map_aligned(need, align, base, size);
 }
 
 void *hfi_span_alloc(size_t n, size_t align, bool zero) {
@@ -436,13 +431,7 @@ void *hfi_span_realloc(hf_span *sp, void *p, size_t n) {
     if (!span_check(sp, p, "realloc of a freed block")) return NULL;
     size_t off = (size_t)(sp->user - (uint8_t *)sp);
     size_t usable = payload_size(sp);
-    if (n <= HF_MEDIUM_MAX) { /* small again: move to a page */
-        void *q = hf_malloc(n);
-        if (q == NULL) return NULL;
-        memcpy(q, p, n < usable ? n : usable); /* an over-aligned span may hold less than n */
-        hfi_span_free(sp, p);
-        return q;
-    }
+    /* n <= HF_MEDIUM_MAX (small again: to a page) is the caller's move (plain.c). */
     if (n > ((size_t)1 << HF_ADDRESS_BITS)) {
         hfi_set_enomem();
         return NULL;

@@ -151,3 +151,18 @@ bool hfi_parse_size(const char *s, long long *result) {
     *result = neg ? -(long long)v : (long long)v;
     return true;
 }
+
+/* A file name with %p replaced by the process id (one report per process after fork). */
+void hfi_expand_path(char *dst, size_t n, const char *pattern) {
+    size_t k = 0;
+    for (const char *p = pattern; *p && k + 1 < n; p++) {
+        if (p[0] == '%' && p[1] == 'p') {
+            k += (size_t)hfi_snprintf(dst + k, n - k, "%u", hfi_prim_process_id());
+            if (k >= n) k = n - 1;
+            p++;
+        } else {
+            dst[k++] = *p;
+        }
+    }
+    dst[k] = 0;
+}

@@ -3,11 +3,6 @@
  * gets one warning line and the default. */
 #include "internal/internal.h"
 
-/* The settings page (internal.h), with the options' defaults. */
-#define HF_OPTION_DEFAULT(name, def, min, desc) .name = (def),
-hf_settings_page hfi_settings_page = {.s.options = {HF_OPTION_LIST(HF_OPTION_DEFAULT)}};
-#undef HF_OPTION_DEFAULT
-
 static void upper(char *dst, const char *src, size_t n) {
     size_t i = 0;
     for (; src[i] && i + 1 < n; i++)
@@ -156,10 +151,11 @@ static void warn_unknown(void) {
  * turns the name into a policy; NULL when unset), HEAPFORGE_ON_ERROR and the read flag live on
  * the settings page too. */
 
-/* Idempotent; does nothing until `environ` exists (the dynamic loader may call malloc first). */
-void hfi_options_init(void) {
+/* Idempotent; does nothing until `environ` exists (the dynamic loader may call malloc first).
+ * True on the call that read it (init.c then decides the hooks, once). */
+bool hfi_options_init(void) {
     static bool done;
-    if (done || environ == NULL) return;
+    if (done || environ == NULL) return false;
     done = true;
     conf_parse();
 #define HF_OPTION_PARSE(name, def, min, desc)                                                      \
@@ -191,7 +187,7 @@ void hfi_options_init(void) {
     warn_unknown();
     hfi_options_read = true;
     if (hfi_options.verbose) hfi_options_print();
-    hfi_instrument_init();
+    return true;
 }
 
 /* "HEAPFORGE_X", "HEAPFORGE_CONF" or "default": where option idx (variable var) came from. */

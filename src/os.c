@@ -156,30 +156,3 @@ void *hfi_os_remap(void *p, size_t old_size, size_t new_size, size_t align, bool
     }
     return r;
 }
-
-static uint64_t clock_origin;
-
-uint64_t hfi_now_ms(void) {
-    uint64_t t = hfi_prim_clock_ms();
-    if (clock_origin == 0) clock_origin = t - 1;
-    return t - clock_origin;
-}
-
-void hfi_lock(hf_lock *l) {
-    for (unsigned spins = 0;; spins++) {
-        int expected = 0;
-        if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 &&
-            atomic_compare_exchange_weak_explicit(&l->v, &expected, 1, memory_order_acquire,
-                                                  memory_order_relaxed))
-            return;
-        if (spins > 64) hfi_prim_yield();
-#if defined(__x86_64__) || defined(__i386__)
-        else
-            __builtin_ia32_pause();
-#endif
-    }
-}
-
-void hfi_unlock(hf_lock *l) {
-    atomic_store_explicit(&l->v, 0, memory_order_release);
-}

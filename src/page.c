@@ -193,3 +193,27 @@ void hfi_queue_remove(hf_page_queue *q, hf_page *pg) {
     pg->alone = 0;
     queue_mark_alone(q);
 }
+
+/* ---- blocks freed by other threads ---------------------------------------------------- */
+/* Give b back to its page's owner: a lock-free push on the page's thread_free. */
+void hfi_page_push_remote(hf_header *h, hf_page *pg, hf_block *b) {
+    hf_block *old = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);
+    do {
+        hfi_link_set(pg, b, old);
+    } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, b, memory_order_release,
+                                                    memory_order_relaxed));
+    hfi_page_remote_mark(h);
+}
+
+/* A remote free reached h's segment: flag the segment, and on the flag's change its owner heap,
+ * so the owner's slow path scans only when something came back (heap.c, revive_remote). The
+ * owner read here may be going away: a stale heap (heaps are pooled, never unmapped) gets one
+ * useless scan; an adopter clears the flag before it collects (segment.c). Writes fields
+ * only: calls nothing above the page. */
+void hfi_page_remote_mark(hf_header *h) {
+    if (atomic_load_explicit(&h->remote_pending, memory_order_relaxed) != 0) return;
+    atomic_store_explicit(&h->remote_pending, 1, memory_order_release);
+    uintptr_t o = atomic_load_explicit(&h->owner, memory_order_acquire);
+    if (o != 0 && o != HF_OWNER_NONE)
+        atomic_store_explicit(&((hf_heap *)o)->remote_pending, 1, memory_order_release);
+}

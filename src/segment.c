@@ -422,7 +422,7 @@ bool hfi_segment_extend_ok(hf_heap *heap, const hf_page *pg) {
     return true;
 }
 
-hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx) {
+hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx, hf_slot *slot) {
     int kind = hfi_class_size[class_idx] <= HF_SMALL_MAX ? HF_SEG_SMALL : HF_SEG_MEDIUM;
     hf_segment_list *l = &heap->segs[kind - 1];
     /* Prefer a warm slot (resident memory, purge pending) in any segment with free slots (they
@@ -475,13 +475,10 @@ hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx) {
     /* The slot's units become dirty as the page carves them (hfi_segment_touch). */
     bool zero = (s->dirty_mask & bits) == 0;
     s->purge_mask &= ~bits;
-    uint8_t *start;
-    size_t area;
-    slot_area(s, i, &start, &area);
-    hf_page *pg = &s->pages[i];
-    hfi_page_init(pg, start, area, class_idx, zero);
+    slot_area(s, i, &slot->start, &slot->area);
+    slot->zero = zero;
     __atomic_store_n(&s->page_class[i], (uint8_t)class_idx, __ATOMIC_RELAXED);
-    return pg;
+    return &s->pages[i];
 }
 
 void hfi_segment_page_free(hf_heap *heap, hf_page *pg) {
@@ -663,13 +660,7 @@ static void adopt(hf_heap *heap, hf_segment *s) {
     if (s->purge_mask) {
         if (heap->next_purge == 0 || s->purge_at < heap->next_purge) heap->next_purge = s->purge_at;
     }
-    for (unsigned i = 0; i < s->h.page_count; i++) {
-        hf_page *pg = &s->pages[i];
-        if (!pg->in_use) continue;
-        unsigned remaining = s->h.pages_used;
-        /* When the last page goes, so does the segment (maybe unmapped): touch nothing more. */
-        if (hfi_heap_adopt_page(heap, pg) && remaining == 1) break;
-    }
+    /* Its pages join the heap's queues next (heap.c, adopt_pages). */
 }
 
 /* Take an abandoned segment of kind k (0 small, 1 medium) off its list: one with a page of
@@ -699,25 +690,23 @@ static hf_segment *abandoned_take(int k, int c) {
 
 /* Adopt one abandoned segment of either kind: its pages join this heap's queues, empty ones
  * are freed. Returns false when there was none. */
-bool hfi_segment_reclaim(hf_heap *heap) {
+hf_segment *hfi_segment_reclaim(hf_heap *heap) {
     hf_segment *s = abandoned_take(0, -1);
     if (s == NULL) s = abandoned_take(1, -1);
-    if (s == NULL) return false;
-    adopt(heap, s);
-    return true;
+    if (s != NULL) adopt(heap, s);
+    return s;
 }
 
 /* The allocation slow path of class c found no page: adopt an abandoned segment that can
  * serve it -- of c's kind, one holding a page of c first. Segments of the other kind stay
  * for the threads that need them (adopting them all while looking for one kind gave one new
- * thread every exited thread's segments, and the others fresh memory). Returns false when
- * there was none. */
-bool hfi_segment_reclaim_class(hf_heap *heap, unsigned c) {
+ * thread every exited thread's segments, and the others fresh memory). Returns the segment
+ * (its pages still to join the heap's queues: heap.c), or NULL when there was none. */
+hf_segment *hfi_segment_reclaim_class(hf_heap *heap, unsigned c) {
     int k = hfi_class_size[c] <= HF_SMALL_MAX ? 0 : 1;
     hf_segment *s = abandoned_take(k, (int)c);
-    if (s == NULL) return false;
-    adopt(heap, s);
-    return true;
+    if (s != NULL) adopt(heap, s);
+    return s;
 }
 
 /* Does the heap have a warm free slot (resident memory, purge pending) for a page of class c?
@@ -747,10 +736,8 @@ bool hfi_segment_is_valid(const hf_segment *s, const char **why) {
             w = "free mask disagrees with page";
         else if (s->page_class[i] != (pg->in_use ? pg->class_idx : HF_NO_CLASS))
             w = "page class map disagrees with page";
-        else if (pg->in_use) {
-            used++;
-            if (!hfi_page_is_valid(pg, &w)) break;
-        }
+        else if (pg->in_use)
+            used++; /* the pages themselves: hfi_page_is_valid (heap.c checks each) */
     }
     if (w == NULL && used != s->h.pages_used) w = "pages_used count";
     if (w && why) *why = w;

@@ -1,6 +1,6 @@
 /* stats.c -- statistics: hf_stats_get (the merge), the text and JSON printers generated from
  * HF_STATS_FIELDS (heapforge-stats.h), the exit report (HEAPFORGE_STATS=1, HEAPFORGE_LEAKS=1,
- * to stderr or HEAPFORGE_STATS_FILE) and hf_trim. The printers build their lines with the
+ * to stderr or HEAPFORGE_STATS_FILE). The printers build their lines with the
  * non-allocating formatter, so the exit report works even when stdio is gone. */
 #include "internal/internal.h"
 
@@ -318,21 +318,6 @@ static void line_to_fd(void *ctx, const char *line) {
     hfi_prim_write(fd, "\n", 1);
 }
 
-/* A file name with %p replaced by the process id (one report per process after fork). */
-void hfi_expand_path(char *out, size_t n, const char *pattern) {
-    size_t k = 0;
-    for (const char *p = pattern; *p && k + 1 < n; p++) {
-        if (p[0] == '%' && p[1] == 'p') {
-            k += (size_t)hfi_snprintf(out + k, n - k, "%u", hfi_prim_process_id());
-            if (k >= n) k = n - 1;
-            p++;
-        } else {
-            out[k++] = *p;
-        }
-    }
-    out[k] = 0;
-}
-
 void hfi_stats_exit(void) {
     if (!hfi_options.stats && !hfi_options.leaks) return;
     int fd = 2;
@@ -364,23 +349,4 @@ void hfi_stats_exit(void) {
     }
     if (hfi_options.leaks && (hfi_hooks & HF_HOOK_LEAKS)) hfi_leaks_lines(line_to_fd, &fd);
     if (fd != 2) hfi_prim_close(fd);
-}
-
-HF_API int hf_trim(size_t pad) {
-    (void)pad;
-    /* Secure level 3: the quarantine lets go first (verified, zeroed, freed). */
-    if (hfi_secure >= HF_SECURE_QUARANTINE) hfi_quarantine_flush();
-    size_t before = atomic_load(&hfi_os_stats.purges) + atomic_load(&hfi_os_stats.munmaps);
-    /* Under a lab policy threads have no heap, and trim must not give them one. */
-    hf_heap *heap =
-        hfi_lab_process_policy != 0 && hfi_tl_heap == &hfi_heap_empty ? NULL : hfi_heap_get();
-    if (heap != NULL) {
-        /* Segments of exited threads come here first, so their free pages can go too. */
-        while (hfi_segment_reclaim(heap)) {
-        }
-        hfi_heap_collect(heap, true);
-    }
-    hfi_segment_cache_trim(true);
-    hfi_span_cache_trim(true);
-    return atomic_load(&hfi_os_stats.purges) + atomic_load(&hfi_os_stats.munmaps) != before;
 }

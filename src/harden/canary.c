@@ -17,7 +17,7 @@
 /* The canary's end offset for a block of n requested bytes (n when it has none). */
 static size_t canary_end(const void *p, size_t n) {
     hf_header *h;
-    size_t usable = hfi_usable_size(p, &h);
+    size_t usable = hfi_plain_usable(p, &h);
     if (h == NULL || usable <= n) return n;
     if (h->kind == HF_SEG_SPAN && hfi_secure >= HF_SECURE_SHUFFLE) return n; /* guarded */
     return usable - n < HF_CANARY_MAX ? usable : n + HF_CANARY_MAX;

@@ -152,14 +152,12 @@ static void release(q_ring *r, q_entry *e) {
         memset(e->p, 0, e->usable);
         hfi_shadow_close(e->p, e->usable);
     }
-    hfi_tl_hook_busy++;
-    hf_free(e->p);
-    hfi_tl_hook_busy--;
+    hfi_plain_free(e->p);
 }
 
 void hfi_quarantine_push(void *p, size_t n) {
     hf_header *h;
-    size_t usable = hfi_usable_size(p, &h);
+    size_t usable = hfi_plain_usable(p, &h);
     q_ring *r = &blocks;
     if (h != NULL && h->kind == HF_SEG_SPAN) {
         r = &spans;

@@ -25,13 +25,6 @@ void hfi_secure_init(void) {
     hfi_secure = (int)hfi_options.secure;
 }
 
-hf_block *hfi_link_next_checked(const hf_page *pg, const hf_block *b) {
-    hf_block *next = (hf_block *)((uintptr_t)hfi_link_load(b) ^ hfi_link_key(pg));
-    if (HF_LIKELY(hfi_link_is_block(pg, next, pg->capacity))) return next;
-    hfi_report_error("heap corruption", b, 0);
-    return NULL; /* warn mode: the rest of the list is lost, not followed */
-}
-
 size_t hfi_secure_request(size_t n) {
     return n == SIZE_MAX ? n : n + 1; /* at least one canary byte */
 }
@@ -42,9 +35,7 @@ void hfi_secure_alloced(void *p, size_t n) {
 
 /* The ordinary free, run plain (the hooks would bring it back here). */
 static void free_now(void *p) {
-    hfi_tl_hook_busy++;
-    hf_free(p);
-    hfi_tl_hook_busy--;
+    hfi_plain_free(p);
 }
 
 /* Was p handed out and freed? For blocks of pages the double-free mark says so; for large
@@ -52,7 +43,7 @@ static void free_now(void *p) {
 static bool block_is_freed(const void *p, size_t *size) {
     if (hfi_secure >= HF_SECURE_QUARANTINE && hfi_quarantine_find(p, size)) return true;
     hf_header *h;
-    size_t usable = hfi_usable_size(p, &h);
+    size_t usable = hfi_plain_usable(p, &h);
     *size = 0;
     if (h == NULL) return false;
     if (h->kind == HF_SEG_SPAN) {
@@ -149,7 +140,7 @@ size_t hfi_secure_usable_size(const void *p) {
     if (p == NULL) return 0;
     if (hfi_blockmap_lookup(p, &n)) {
         hf_header *h;
-        size_t usable = hfi_usable_size(p, &h);
+        size_t usable = hfi_plain_usable(p, &h);
         /* From level 2 a large block has no canary: a guard page follows its usable end. */
         if (h != NULL && h->kind == HF_SEG_SPAN && hfi_secure >= HF_SECURE_SHUFFLE) return usable;
         return n;
@@ -159,7 +150,7 @@ size_t hfi_secure_usable_size(const void *p) {
         hfi_report_error("malloc_usable_size of a freed block", p, size);
         return 0;
     }
-    return hfi_usable_size(p, NULL);
+    return hfi_plain_usable(p, NULL);
 }
 
 bool hfi_secure_check_size(void *p, size_t size) {

@@ -79,6 +79,7 @@ const char *hfi_getenv(const char *name);
 int hfi_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
 int hfi_snprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 bool hfi_parse_size(const char *s, long long *result);
+void hfi_expand_path(char *out, size_t n, const char *pattern); /* %p: the process id */
 
 /* ---- options.c ------------------------------------------------------------------------- */
 /* X(name, default, minimum, description). Read from HEAPFORGE_<NAME> (upper case); sizes take
@@ -141,7 +142,7 @@ extern hf_settings_page hfi_settings_page;
 #define hfi_hooks              (hfi_settings.hooks)
 #define hfi_secure             (hfi_settings.secure)
 #define hfi_lab_process_policy (hfi_settings.lab_process_policy)
-void hfi_options_init(void);
+bool hfi_options_init(void); /* true: the environment was read now */
 void hfi_options_print(void);
 void hfi_settings_seal(void); /* level 3: the settings page becomes read-only */
 
@@ -168,12 +169,20 @@ typedef size_t (*hf_reclaim_fn)(bool force);
 enum { HF_RECLAIM_SEGMENTS, HF_RECLAIM_SPANS, HF_RECLAIMERS };
 void hfi_os_on_refusal(unsigned slot, hf_reclaim_fn fn);
 void *hfi_os_remap(void *p, size_t old_size, size_t new_size, size_t align, bool may_move);
-uint64_t hfi_now_ms(void);
+
+/* ---- lock.c: the spin lock ------------------------------------------------------------- */
 void hfi_lock(hf_lock *l);
 void hfi_unlock(hf_lock *l);
 static inline void hfi_lock_init(hf_lock *l) {
     atomic_store(&l->v, 0);
 }
+/* For the asserts of `_locked` functions: held by some thread (a spin lock has no owner). */
+static inline bool hfi_lock_held(hf_lock *l) {
+    return atomic_load_explicit(&l->v, memory_order_relaxed) != 0;
+}
+
+/* ---- clock.c: milliseconds since start-up ---------------------------------------------- */
+uint64_t hfi_now_ms(void);
 
 /* ---- pagemap.c: one byte per segment-sized unit of the address space -------------------- */
 extern _Atomic(uint8_t) hfi_pagemap[HF_PAGEMAP_COUNT];
@@ -266,20 +275,43 @@ static inline hf_page *hfi_page_prev(const hf_page *pg) {
     return hfi_page_link(pg)->prev;
 }
 
+/* A freed block's mark (its second word): the block's address keyed by the secret. */
+static inline uintptr_t hfi_free_mark(const hf_block *b) {
+    return (uintptr_t)b ^ hfi_secret;
+}
+
+/* Is off (< 2^32) a multiple of the page's block size? One multiply, no divide. */
+static inline bool hfi_page_is_block_offset(const hf_page *pg, uintptr_t off) {
+    return (uint64_t)(uint32_t)off * pg->div_magic < pg->div_magic;
+}
+
 /* The page that holds p inside a small or medium segment. */
 static inline hf_page *hfi_page_of(hf_segment *s, const void *p) {
     return &s->pages[((uintptr_t)p - (uintptr_t)s) >> s->h.page_shift];
 }
 
+/* ---- page.c: a page gives a block back to its owner thread ----------------------------- */
+void hfi_page_push_remote(hf_header *h, hf_page *pg, hf_block *b); /* lock-free, any thread */
+void hfi_page_remote_mark(hf_header *h); /* flag h's segment and owner heap: frees came back */
+
 /* ---- segment.c -------------------------------------------------------------------------- */
-hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx);
+/* The memory of a page slot the segment handed out: the caller initialises the page there
+ * (hfi_page_init), so the segment layer knows nothing of free lists. */
+typedef struct hf_slot {
+    uint8_t *start;
+    size_t area;
+    bool zero; /* never written since it was mapped or purged */
+} hf_slot;
+hf_page *hfi_segment_page_alloc(hf_heap *heap, unsigned class_idx, hf_slot *slot);
 void hfi_segment_page_free(hf_heap *heap, hf_page *pg);
 void hfi_segment_touch(hf_segment *s, const void *lo, const void *hi);
 bool hfi_segment_extend_ok(hf_heap *heap, const hf_page *pg);
 void hfi_segment_purge_due(hf_heap *heap, uint64_t now, bool force);
 void hfi_segment_abandon_all(hf_heap *heap);
-bool hfi_segment_reclaim(hf_heap *heap);
-bool hfi_segment_reclaim_class(hf_heap *heap, unsigned c);
+/* Adopt an exited thread's segment (of class c's kind): returned with its pages still to join
+ * the heap's queues (heap.c), or NULL. */
+hf_segment *hfi_segment_reclaim(hf_heap *heap);
+hf_segment *hfi_segment_reclaim_class(hf_heap *heap, unsigned c);
 bool hfi_segment_has_warm_slot(const hf_heap *heap, unsigned c);
 void hfi_segment_abandoned_purge(uint64_t now);
 uint64_t hfi_segment_abandoned_due(void);
@@ -290,51 +322,53 @@ void hfi_segment_fork_prepare(void);
 void hfi_segment_fork_parent(void);
 void hfi_segment_fork_child(void);
 
-/* ---- heap.c ----------------------------------------------------------------------------- */
-extern HF_TLS hf_heap *hfi_tl_heap;
-extern hf_heap hfi_heap_empty;
-hf_heap *hfi_heap_get(void); /* this thread's heap, created on first use */
-void *hfi_heap_malloc_slow(hf_heap *heap, size_t n, bool zero);
-bool hfi_heap_page_retire(hf_heap *heap, hf_page *pg); /* true: the page was freed */
-void hfi_heap_page_unfull(hf_heap *heap, hf_page *pg);
-bool hfi_heap_adopt_page(hf_heap *heap, hf_page *pg); /* true: the page was freed */
-void hfi_heap_process_init(void);
-void hfi_heap_collect(hf_heap *heap, bool force);
-void hfi_heap_direct_to(hf_heap *heap, unsigned c, hf_page *pg);
-void hfi_free_remote(hf_header *h, hf_page *pg, hf_block *b); /* free.c */
-void hfi_remote_pending_mark(hf_header *h);                   /* free.c */
-void hfi_cxx_delete_checked(void *p, size_t n); /* override/cxx.c: sized delete's slow path */
-
-/* ---- foreign.c -------------------------------------------------------------------------- */
-void hfi_foreign_open(hf_page *fp, unsigned c);
-bool hfi_foreign_keep(hf_heap *heap, hf_page *pg, hf_block *b);
-void *hfi_foreign_take(hf_heap *heap, hf_page *fp, size_t n, bool zero);
-void hfi_foreign_flush(hf_heap *heap);
-void hfi_foreign_gc(hf_heap *heap, uint64_t now);
-bool hfi_foreign_is_valid(const hf_heap *heap, unsigned c, const char **why);
-void hfi_heap_thread_done(void *arg);
-void hfi_heap_fork_prepare(void);
-void hfi_heap_fork_parent(void);
-void hfi_heap_fork_child(void);
-bool hfi_heap_is_valid(const hf_heap *heap, const char **why);
-
-/* ---- alloc.c / free.c / aligned.c ------------------------------------------------------- */
-void *hfi_malloc_zero(size_t n);
-void hfi_free_generic(hf_header *h, void *p);
-void hfi_free_other(hf_header *h, void *p); /* the fast path missed a block of ours */
-size_t hfi_usable_size(const void *p, hf_header **hdr);
-void *hfi_malloc_aligned(size_t align, size_t n, bool zero);
-
 /* ---- large.c: spans -------------------------------------------------------------------- */
 void *hfi_span_alloc(size_t n, size_t align, bool zero);
 void hfi_span_free(hf_span *sp, void *p);
-void *hfi_span_realloc(hf_span *sp, void *p, size_t n);
+void *hfi_span_realloc(hf_span *sp, void *p, size_t n); /* n > HF_MEDIUM_MAX */
 size_t hfi_span_usable(const hf_span *sp, const void *p);
 size_t hfi_span_cache_trim(bool force);
 uint64_t hfi_span_cache_due(void);
 void hfi_span_fork_prepare(void);
 void hfi_span_fork_parent(void);
 void hfi_span_fork_child(void);
+
+/* ---- foreign.c: other heaps' blocks this thread freed, kept for its mallocs -------------- */
+void hfi_foreign_open(hf_page *fp, unsigned c);
+bool hfi_foreign_keep(hf_heap *heap, hf_page *pg, hf_block *b);
+void *hfi_foreign_take(hf_heap *heap, hf_page *fp, size_t n, bool zero);
+void hfi_foreign_flush(hf_heap *heap);
+void hfi_foreign_gc(hf_heap *heap, uint64_t now);
+bool hfi_foreign_is_valid(const hf_heap *heap, unsigned c, const char **why);
+
+/* ---- heap.c ----------------------------------------------------------------------------- */
+extern HF_TLS hf_heap *hfi_tl_heap;
+extern hf_heap hfi_heap_empty;
+void hfi_heap_process_init(void (*on_exit)(void *heap)); /* on_exit: at each thread's exit */
+hf_heap *hfi_heap_get(void); /* this thread's heap, created on first use (after process init) */
+void hfi_heap_thread_done(hf_heap *h);
+void *hfi_heap_malloc_slow(hf_heap *heap, size_t n, bool zero); /* the call is routed already */
+void *hfi_heap_span_alloc(hf_heap *heap, size_t n, size_t align, bool zero); /* retries once */
+bool hfi_heap_page_retire(hf_heap *heap, hf_page *pg); /* true: the page was freed */
+void hfi_heap_page_unfull(hf_heap *heap, hf_page *pg);
+bool hfi_heap_reclaim(hf_heap *heap); /* adopt one exited thread's segment; false: none */
+void hfi_heap_collect(hf_heap *heap, bool force);
+void hfi_heap_stats_add(hf_heap_stats *to, const hf_heap_stats *from);
+void hfi_heap_stats_sum(hf_heap_stats *out); /* every heap's counters, exited ones' too */
+bool hfi_heap_is_valid(const hf_heap *heap, const char **why);
+void hfi_heap_fork_prepare(void);
+void hfi_heap_fork_parent(void);
+void hfi_heap_fork_child(void);
+/* Point class c's direct-table entries at pg (a page of the class, or its foreign stand-in).
+ * Instrumented, every entry stays on the empty page: every malloc takes the slow path, where
+ * the counting happens. Inline, so foreign.c sits below the heap. */
+static inline void hfi_heap_direct_to(hf_heap *heap, unsigned c, hf_page *pg) {
+    uint32_t size = hfi_class_size[c];
+    if (size > HF_DIRECT_MAX) return;
+    if (pg == NULL || hfi_hooks != 0) pg = &hfi_page_empty;
+    size_t lo = c == 0 ? 0 : hfi_class_size[c - 1] / 16 + 1;
+    for (size_t d = lo; d <= size / 16; d++) heap->direct[d] = pg;
+}
 
 /* ---- lab/arena.c: the lab's glue to free, realloc and fork ------------------------------ */
 void hfi_lab_free(hf_header *h, void *p);
@@ -350,12 +384,23 @@ void hfi_lab_fork_prepare(void);
 void hfi_lab_fork_parent(void);
 void hfi_lab_fork_child(void);
 
+/* ---- plain.c: every call without the hooks, routed by the block's owner ---------------- */
+hf_heap *hfi_plain_heap(void); /* this thread's heap; NULL (ENOMEM) when out of memory */
+void *hfi_plain_malloc(size_t n, bool zero);
+void *hfi_plain_aligned(size_t align, size_t n, bool zero); /* align, n possible */
+void *hfi_plain_realloc(void *p, size_t n);
+void hfi_plain_free_at(hf_header *h, void *p); /* h: p's header, NULL if the map has none */
+size_t hfi_plain_usable(const void *p, hf_header **hdr);
+static inline void hfi_plain_free(void *p) {
+    hfi_plain_free_at(
+        hfi_pagemap_has_header(p) ? (hf_header *)((uintptr_t)p & ~HF_SEGMENT_MASK) : NULL, p);
+}
+
 /* ---- stats.c --------------------------------------------------------------------------- */
 typedef void (*hf_line_fn)(void *ctx, const char *line);
 void hfi_stats_lines(hf_line_fn fn, void *ctx);
 void hfi_leaks_lines(hf_line_fn fn, void *ctx);
 void hfi_stats_exit(void); /* HEAPFORGE_STATS / HEAPFORGE_LEAKS reports */
-void hfi_expand_path(char *out, size_t n, const char *pattern); /* %p: the process id */
 
 /* ---- blockmap.c: live blocks and their requested sizes (instrumented mode) ------------- */
 bool hfi_blockmap_insert(const void *p, size_t size);
@@ -376,18 +421,14 @@ void hfi_blockmap_fork_child(void);
 #define HF_HOOK_LEAKS  0x2 /* leak report at exit (needs the block map) */
 #define HF_HOOK_TRACE  0x4 /* every call recorded (trace/record.c) */
 #define HF_HOOK_SECURE 0x8 /* HEAPFORGE_SECURE >= 1: canaries, exact sizes, ... (harden/) */
-extern HF_TLS int hfi_tl_hook_busy; /* inside a hooked call: the inner calls run plain */
 enum hf_call { HF_CALL_MALLOC, HF_CALL_CALLOC, HF_CALL_ALIGNED };
-extern hf_heap_stats hfi_instrument_retired; /* exited threads' counters (heap.c's lock) */
-void hfi_instrument_init(void);
+void hfi_instrument_init(void); /* init.c, once the environment is read */
+/* The hooked calls: count, check and record around the plain call (plain.c). */
 void *hfi_hooked_alloc(size_t n, size_t align, enum hf_call call);
 void hfi_hooked_free(void *p);
 void *hfi_hooked_realloc(void *p, size_t n);
-void hfi_instrument_add(hf_heap_stats *to, const hf_heap_stats *from);
-void hfi_instrument_heap_done_locked(hf_heap *h);
+void hfi_instrument_thread_done(hf_heap *h); /* its pending changes reach the peaks */
 void hfi_instrument_sum(hf_heap_stats *out, int64_t peaks[3]);
-void hfi_instrument_exit(void);
-void hfi_heap_stats_sum(hf_heap_stats *out); /* heap.c */
 
 /* ---- trace/record.c: HEAPFORGE_TRACE, every call into a binary trace ------------------- */
 bool hfi_trace_start(const char *pattern); /* false (with a warning) when the file fails */
@@ -432,6 +473,19 @@ void hfi_canary_fill(void *p, size_t n);
 bool hfi_canary_intact(const void *p, size_t n);
 /* fault.c: a SIGSEGV/SIGBUS on protected memory is explained, then chained (levels 2-3) */
 void hfi_fault_init(void); /* the constructor: installs the handler from level 2 */
+
+/* ---- alloc.c / free.c / aligned.c: the entry points ----------------------------------- */
+void *hfi_malloc_routed(size_t n, bool zero); /* first call, hooks or lab policy */
+/* The malloc fast path missed (malloc, calloc, operator new): the heap's slow path, or the
+ * routed one when the thread has no heap yet or the hooks are on. */
+static inline void *hfi_malloc_miss(hf_heap *heap, size_t n, bool zero) {
+    if (HF_UNLIKELY(heap == &hfi_heap_empty || hfi_hooks != 0)) return hfi_malloc_routed(n, zero);
+    return hfi_heap_malloc_slow(heap, n, zero);
+}
+void hfi_free_generic(hf_header *h, void *p);
+void hfi_free_other(hf_header *h, void *p); /* the fast path missed a block of ours */
+void *hfi_malloc_aligned(size_t align, size_t n, bool zero);
+void hfi_cxx_delete_checked(void *p, size_t n); /* override/cxx.c: sized delete's slow path */
 
 /* ---- init.c ---------------------------------------------------------------------------- */
 void hfi_process_init(void);

@@ -127,7 +127,7 @@ static HF_NOINLINE void *new_nothrow_retry(size_t n, size_t align, const void *n
 /* The heap's slow path, then (nt NULL) the throwing or (nt set) the nothrow retry. A function
  * of its own, so the fast paths keep no register across a call and end in a tail call. */
 static HF_NOINLINE void *new_slow(hf_heap *heap, size_t n, const void *nt) {
-    void *p = hfi_heap_malloc_slow(heap, n, false);
+    void *p = hfi_malloc_miss(heap, n, false);
     if (HF_LIKELY(p != NULL)) return p;
     return nt == NULL ? new_retry(n, 0) : new_nothrow_retry(n, 0, nt);
 }
@@ -194,10 +194,10 @@ void cxx_delete_array_nothrow(void *p, const void *nt) __asm__("_ZdaPvRKSt9nothr
 static HF_NOINLINE void delete_checked(void *p, size_t n) {
     if (p != NULL) {
         size_t want;
-        if (hfi_secure != 0 && hfi_tl_hook_busy == 0 && hfi_blockmap_lookup(p, &want)) {
+        if (hfi_secure != 0 && hfi_blockmap_lookup(p, &want)) {
             if (n != want) hfi_report_error(HF_CXX_WRONG_SIZE, p, n);
         } else {
-            size_t usable = hfi_usable_size(p, NULL);
+            size_t usable = hfi_plain_usable(p, NULL);
             if (usable != 0 && n > usable) hfi_report_error(HF_CXX_WRONG_SIZE, p, n);
         }
     }
