@@ -11,7 +11,7 @@
  *       for (i < n) { hfi_symbol_format(pcs[i], line, sizeof line); hfi_message("%s\n", line); }
  *
  * Cost: libgcc's DWARF unwinder (_Unwind_Backtrace over .eh_frame, linked statically into the
- * library, so no libgcc_s and no dlopen) walks at most HF_STACK_DEPTH frames; about 0.1 us a
+ * library, so no libgcc_s and no dlopen) walks at most HF_STACK_DEPTH frames; about 0.13 us a
  * frame plus one hash probe (docs/architecture.md, "Stack capture", has the numbers). That is
  * too much for every malloc of a busy program: capture on sampled calls or in the instrumented
  * modes only. The table is mapped on the first new stack (one mmap, never freed).
@@ -43,7 +43,7 @@
 
 enum {
     HF_STACK_DEPTH = 16,          /* frames kept per stack: bounds the cost of a capture */
-    HF_STACK_CAPACITY = 1u << 15, /* unique stacks (4.3 MiB of table, touched as used) */
+    HF_STACK_CAPACITY = 1u << 15, /* unique stacks (4.6 MiB of table, touched as used) */
     HF_STACK_SLOTS = 2 * HF_STACK_CAPACITY, /* hash slots: the index stays at most half full */
 };
 
