@@ -128,7 +128,7 @@ static void check_size(void *p, size_t size) {
     if (p == NULL) return;
     if (hfi_secure != 0 && hfi_secure_check_size(p, size)) return;
     size_t usable = hfi_plain_usable(p, NULL);
-    if (usable != 0 && size > usable) hfi_report_error("free_sized with a wrong size", p, size);
+    if (usable != 0 && size > usable) hfi_report(HF_ERR_FREE_SIZED_SIZE, p, size);
 }
 
 HF_API void hf_free_sized(void *p, size_t size) {
@@ -139,7 +139,7 @@ HF_API void hf_free_sized(void *p, size_t size) {
 HF_API void hf_free_aligned_sized(void *p, size_t alignment, size_t size) {
     /* A pointer that lacks the alignment it claims: a branch, so at every level. */
     if (alignment != 0 && (uintptr_t)p % alignment != 0)
-        hfi_report_error("free_aligned_sized with a wrong alignment", p, 0);
+        hfi_report(HF_ERR_FREE_ALIGNED_ALIGN, p, 0);
     check_size(p, size);
     hf_free(p);
 }

@@ -88,7 +88,7 @@ void *hfi_plain_realloc(void *p, size_t n) {
     hf_page *pg = usable ? hfi_page_of((hf_segment *)h, p) : NULL;
     hf_block *b = pg ? (hf_block *)((uint8_t *)p + usable - pg->block_size) : NULL;
     if (b == NULL || b->mark == hfi_free_mark(b)) {
-        hfi_report_error("realloc of a freed block", p, 0);
+        hfi_report(HF_ERR_REALLOC_FREED, p, 0);
         return NULL;
     }
     /* In place when the block is big enough and not more than twice too big. */
@@ -108,7 +108,7 @@ void hfi_plain_free_at(hf_header *h, void *p) {
         h = hfi_header_of_slow(p);
         if (h == NULL) return; /* not ours: memory from before we were loaded, or bogus */
         if (h->kind != HF_SEG_SPAN && h->kind != HF_SEG_LAB) {
-            hfi_report_error("invalid free", p, 0);
+            hfi_report(HF_ERR_INVALID_FREE, p, 0);
             return;
         }
     }
@@ -121,13 +121,13 @@ void hfi_plain_free_at(hf_header *h, void *p) {
         return;
     }
     if (h->kind != HF_SEG_SMALL && h->kind != HF_SEG_MEDIUM) {
-        hfi_report_error("double free", p, 0); /* the whole segment is free */
+        hfi_report(HF_ERR_DOUBLE_FREE, p, 0); /* the whole segment is free */
         return;
     }
     hf_segment *s = (hf_segment *)h;
     hf_page *pg = hfi_page_of(s, p);
     if (!pg->in_use) {
-        hfi_report_error("double free", p, 0); /* the whole page is free */
+        hfi_report(HF_ERR_DOUBLE_FREE, p, 0); /* the whole page is free */
         return;
     }
     uint32_t bs = pg->block_size;
@@ -144,7 +144,7 @@ void hfi_plain_free_at(hf_header *h, void *p) {
             if (b != NULL && !local && (uint8_t *)b >= hfi_page_end(pg)) b = NULL;
         }
         if (b == NULL) {
-            hfi_report_error("invalid free", p, bs);
+            hfi_report(HF_ERR_INVALID_FREE, p, bs);
             return;
         }
     }
@@ -153,7 +153,7 @@ void hfi_plain_free_at(hf_header *h, void *p) {
     if (!again) b->mark = hfi_free_mark(b);
     hfi_shadow_close(b, sizeof *b);
     if (again) {
-        hfi_report_error("double free", p, bs);
+        hfi_report(HF_ERR_DOUBLE_FREE, p, bs);
         return;
     }
     if (local) {

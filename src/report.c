@@ -33,6 +33,20 @@ void hfi_warn(const char *fmt, ...) {
     va_end(ap);
 }
 
+static const char *const messages[HF_ERR_COUNT] = {
+#define HF_ERROR_MESSAGE(kind, message) message,
+    HF_ERROR_LIST(HF_ERROR_MESSAGE)
+#undef HF_ERROR_MESSAGE
+};
+
+const char *hfi_error_message(hf_error kind) {
+    return (unsigned)kind < HF_ERR_COUNT ? messages[kind] : "heap error";
+}
+
+void hfi_report(hf_error kind, const void *p, size_t size) {
+    hfi_report_error(hfi_error_message(kind), p, size);
+}
+
 void hfi_report_error(const char *what, const void *p, size_t size) {
     if (size != 0)
         say("%s of %p (size %zu)", what, p, size);

@@ -74,13 +74,13 @@ static bool span_site(const hf_span *sp, uintptr_t a, fault_site *w) {
     w->base = sp->user;
     w->size = (size_t)(end - sp->user);
     if (guard != 0 && within(a, end, guard)) {
-        w->kind = "overflow past the end";
+        w->kind = hfi_error_message(HF_ERR_FAULT_OVERFLOW);
         return true;
     }
     /* Inside the payload: only the quarantine makes it inaccessible (level 3). */
     if (hfi_secure >= HF_SECURE_QUARANTINE && sp->state == HF_SPAN_LIVE &&
         within(a, sp->user, w->size)) {
-        w->kind = "use after free";
+        w->kind = hfi_error_message(HF_ERR_FAULT_USE_AFTER_FREE);
         return true;
     }
     return false;
@@ -89,7 +89,7 @@ static bool span_site(const hf_span *sp, uintptr_t a, fault_site *w) {
 static bool segment_site(const hf_segment *s, uintptr_t a, fault_site *w) {
     const uint8_t *guard = (const uint8_t *)s + HF_SEGMENT_SIZE - HF_OS_PAGE_SIZE;
     if (!within(a, guard, HF_OS_PAGE_SIZE)) return false;
-    w->kind = "access to a guard page";
+    w->kind = hfi_error_message(HF_ERR_FAULT_GUARD);
     w->base = guard;
     w->size = 0;
     if (s->h.kind != HF_SEG_SMALL && s->h.kind != HF_SEG_MEDIUM) return true;
@@ -99,7 +99,7 @@ static bool segment_site(const hf_segment *s, uintptr_t a, fault_site *w) {
     if (!pg->in_use || pg->reserved == 0 || pg->block_size == 0) return true;
     const uint8_t *lo = (const uint8_t *)s, *start = pg->start;
     if (start < lo || start >= guard) return true;
-    w->kind = "overflow past the end";
+    w->kind = hfi_error_message(HF_ERR_FAULT_OVERFLOW);
     w->base = start + (size_t)(pg->reserved - 1) * pg->block_size;
     w->size = pg->block_size;
     return true;
@@ -109,7 +109,7 @@ static bool segment_site(const hf_segment *s, uintptr_t a, fault_site *w) {
 static bool classify(uintptr_t a, fault_site *w) {
     if (hfi_secure >= HF_SECURE_QUARANTINE &&
         within(a, &hfi_settings_page, sizeof hfi_settings_page)) {
-        w->kind = "access to the sealed settings";
+        w->kind = hfi_error_message(HF_ERR_FAULT_SETTINGS);
         w->base = (const uint8_t *)&hfi_settings_page;
         w->size = sizeof hfi_settings_page;
         return true;

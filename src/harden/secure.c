@@ -86,20 +86,20 @@ static bool in_program_data(const void *p) {
 /* A pointer the block map does not know: not ours (foreign, ignored as at level 0, unless it is
  * certainly no heap block), or ours and already freed (reported by the ordinary free). true
  * when it was reported here. */
-static bool unknown_pointer(void *p, const char *what) {
+static bool unknown_pointer(void *p, hf_error what) {
     if (hfi_header_of_slow(p) != NULL) return false;
     if (in_this_stack(p) || in_program_data(p)) {
-        hfi_report_error(what, p, 0);
+        hfi_report(what, p, 0);
         return true;
     }
     return false;
 }
 
 /* Level 3: an unknown pointer that waits in the quarantine was freed already. */
-static bool quarantined(void *p, const char *what) {
+static bool quarantined(void *p, hf_error what) {
     size_t n;
     if (hfi_secure < HF_SECURE_QUARANTINE || !hfi_quarantine_find(p, &n)) return false;
-    hfi_report_error(what, p, n);
+    hfi_report(what, p, n);
     return true;
 }
 
@@ -111,7 +111,7 @@ void hfi_secure_free(void *p, bool known, size_t n) {
     if (known) {
         if (!hfi_canary_intact(p, n)) {
             if (claims) hfi_quarantine_unclaim(p);
-            hfi_report_error("heap corruption", p, n);
+            hfi_report(HF_ERR_HEAP_CORRUPTION, p, n);
             return; /* warn mode: the damaged block is left alone */
         }
         if (claims) {
@@ -120,7 +120,7 @@ void hfi_secure_free(void *p, bool known, size_t n) {
         }
     } else {
         if (claims) hfi_quarantine_unclaim(p);
-        if (quarantined(p, "double free") || unknown_pointer(p, "invalid free")) return;
+        if (quarantined(p, HF_ERR_DOUBLE_FREE) || unknown_pointer(p, HF_ERR_INVALID_FREE)) return;
     }
     free_now(p);
 }
@@ -129,10 +129,10 @@ void hfi_secure_free(void *p, bool known, size_t n) {
 bool hfi_secure_realloc_ok(void *p, bool known, size_t n) {
     if (known) {
         if (hfi_canary_intact(p, n)) return true;
-        hfi_report_error("heap corruption", p, n);
+        hfi_report(HF_ERR_HEAP_CORRUPTION, p, n);
         return false;
     }
-    return !quarantined(p, "realloc of a freed block") && !unknown_pointer(p, "invalid free");
+    return !quarantined(p, HF_ERR_REALLOC_FREED) && !unknown_pointer(p, HF_ERR_INVALID_FREE);
 }
 
 size_t hfi_secure_usable_size(const void *p) {
@@ -147,7 +147,7 @@ size_t hfi_secure_usable_size(const void *p) {
     }
     size_t size;
     if (block_is_freed(p, &size)) {
-        hfi_report_error("malloc_usable_size of a freed block", p, size);
+        hfi_report(HF_ERR_USABLE_FREED, p, size);
         return 0;
     }
     return hfi_plain_usable(p, NULL);
@@ -156,13 +156,13 @@ size_t hfi_secure_usable_size(const void *p) {
 bool hfi_secure_check_size(void *p, size_t size) {
     size_t n;
     if (!hfi_blockmap_lookup(p, &n)) return false;
-    if (size != n) hfi_report_error("free_sized with a wrong size", p, size);
+    if (size != n) hfi_report(HF_ERR_FREE_SIZED_SIZE, p, size);
     return true;
 }
 
 static void check_live(void *ctx, const void *p, size_t n) {
     (void)ctx;
-    if (!hfi_canary_intact(p, n)) hfi_report_error("heap corruption", p, n);
+    if (!hfi_canary_intact(p, n)) hfi_report(HF_ERR_HEAP_CORRUPTION, p, n);
 }
 
 /* At exit: a live block's canary damaged by an overflow nobody freed is still reported. */

@@ -149,7 +149,36 @@ void hfi_settings_seal(void); /* level 3: the settings page becomes read-only */
 /* ---- report.c: the one cold reporter ---------------------------------------------------- */
 HF_COLD __attribute__((noreturn)) void hfi_assert_fail(const char *cond, const char *file,
                                                        int line);
-HF_COLD void hfi_report_error(const char *what, const void *p, size_t size);
+/* Every error the library reports: its kind and its stable message, the words tests, docs and
+ * users' scripts match (`heapforge: double free of 0x... (size 48)`). The faults are the
+ * SIGSEGV explainer's kinds (harden/fault.c). */
+#define HF_ERROR_LIST(X)                                                                           \
+    X(DOUBLE_FREE, "double free")                                                                  \
+    X(INVALID_FREE, "invalid free")                                                                \
+    X(HEAP_CORRUPTION, "heap corruption")                                                          \
+    X(WRITE_AFTER_FREE, "write after free")                                                        \
+    X(REALLOC_FREED, "realloc of a freed block")                                                   \
+    X(USABLE_FREED, "malloc_usable_size of a freed block")                                         \
+    X(FREE_SIZED_SIZE, "free_sized with a wrong size")                                             \
+    X(FREE_ALIGNED_ALIGN, "free_aligned_sized with a wrong alignment")                             \
+    X(DELETE_SIZE, "operator delete with a wrong size")                                            \
+    X(DELETE_ALIGN, "operator delete with a wrong alignment")                                      \
+    X(FAULT_OVERFLOW, "overflow past the end")                                                     \
+    X(FAULT_USE_AFTER_FREE, "use after free")                                                      \
+    X(FAULT_GUARD, "access to a guard page")                                                       \
+    X(FAULT_SETTINGS, "access to the sealed settings")
+typedef enum hf_error {
+#define HF_ERROR_KIND(kind, message) HF_ERR_##kind,
+    HF_ERROR_LIST(HF_ERROR_KIND)
+#undef HF_ERROR_KIND
+        HF_ERR_COUNT
+} hf_error;
+const char *hfi_error_message(hf_error kind);
+/* `heapforge: <message> of <p> (size N)` (size 0: no size), then abort, or return when
+ * HEAPFORGE_ON_ERROR=warn (the caller leaves the block alone). */
+HF_COLD void hfi_report(hf_error kind, const void *p, size_t size);
+HF_COLD void hfi_report_error(const char *what, const void *p,
+                              size_t size); /* the lab's, for now */
 HF_COLD void hfi_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void hfi_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -56,8 +56,6 @@ extern __attribute__((noreturn)) void
 cxx_throw_bad_alloc(void) __asm__("_ZSt17__throw_bad_allocv") HF_CXX_RUNTIME;
 
 /* The report texts (tests/api/api_cxx.cc matches them). */
-#define HF_CXX_WRONG_SIZE  "operator delete with a wrong size"
-#define HF_CXX_WRONG_ALIGN "operator delete with a wrong alignment"
 
 /* ---- failure paths ------------------------------------------------------------------------ */
 
@@ -195,10 +193,10 @@ static HF_NOINLINE void delete_checked(void *p, size_t n) {
     if (p != NULL) {
         size_t want;
         if (hfi_secure != 0 && hfi_blockmap_lookup(p, &want)) {
-            if (n != want) hfi_report_error(HF_CXX_WRONG_SIZE, p, n);
+            if (n != want) hfi_report(HF_ERR_DELETE_SIZE, p, n);
         } else {
             size_t usable = hfi_plain_usable(p, NULL);
-            if (usable != 0 && n > usable) hfi_report_error(HF_CXX_WRONG_SIZE, p, n);
+            if (usable != 0 && n > usable) hfi_report(HF_ERR_DELETE_SIZE, p, n);
         }
     }
     hf_free(p);
@@ -220,7 +218,7 @@ HF_CXX_ALIAS("_ZdlPvm") void cxx_delete_array_sized(void *p, size_t n) __asm__("
 
 static inline void check_alignment(void *p, size_t align) {
     if (HF_UNLIKELY(!hf_is_pow2(align) || ((uintptr_t)p & (align - 1)) != 0))
-        hfi_report_error(HF_CXX_WRONG_ALIGN, p, 0);
+        hfi_report(HF_ERR_DELETE_ALIGN, p, 0);
 }
 
 HF_EXPORT void cxx_delete_aligned(void *p, size_t align) __asm__("_ZdlPvSt11align_val_t");
