@@ -58,7 +58,7 @@ CHAIN static unsigned chain_a(unsigned skip) {
 }
 /* Every function's body differs from the others', or identical code folding (-fipa-icf) makes
  * them one function under one name. */
-static volatile unsigned sink;
+static _Atomic unsigned sink; /* atomic: threads run these chains at once (TSan) */
 CHAIN static unsigned other_a(void) {
     unsigned id = chain_b(0);
     sink += 1;
