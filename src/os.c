@@ -1,4 +1,5 @@
-/* os.c -- mappings with accounting, time and locks, on top of prim/. Every byte heapforge gets
+/* os.c -- mappings with accounting, on top of prim/. Every mapping it returns is covered by the
+ * page map (hfi_pagemap_cover), so registering it cannot fail. Every byte heapforge gets
  * from the OS passes through here, so the figures in hfi_os_stats are exact for reserved memory
  * and an upper bound for committed memory: owners that know which of their pages are untouched
  * or purged (segments) move the committed figure with hfi_os_commit_delta. */
@@ -96,6 +97,10 @@ void *hfi_os_map_lazy(size_t size, size_t align, size_t commit, void **map_base,
     void *p = map_aligned_once(size, align);
     if (p == NULL && reclaim()) p = map_aligned_once(size, align);
     if (p == NULL) return NULL;
+    if (!hfi_pagemap_cover(p, size)) { /* no memory for the page map's leaf: refused too */
+        hfi_prim_munmap(p, size);
+        return NULL;
+    }
     atomic_store_explicit(&aligned_hint, (uintptr_t)p, memory_order_relaxed);
     account_map(size, commit);
     *map_base = p, *map_size = size;
@@ -127,7 +132,10 @@ void *hfi_os_map_aligned(size_t size, size_t align, void **map_base, size_t *map
 /* Resize the mapping at p (page multiples). In place if the address space after it is free;
  * otherwise, when may_move, the pages move (no copy) to a fresh range aligned to `align`. */
 void *hfi_os_remap(void *p, size_t old_size, size_t new_size, size_t align, bool may_move) {
-    void *r = hfi_prim_mremap(p, old_size, new_size, NULL);
+    /* Growing in place needs the page map to cover the new end first. */
+    void *r = new_size <= old_size || hfi_pagemap_cover(p, new_size)
+                  ? hfi_prim_mremap(p, old_size, new_size, NULL)
+                  : NULL;
     if (r == NULL && may_move) {
         void *base;
         size_t sz;

@@ -1,28 +1,98 @@
-/* pagemap.c -- the process-wide page map: one byte per 4 MiB unit of the 47-bit address space
- * (32 MiB of zero-fill .bss, touched only where heapforge maps memory: one 4 KiB page of it
- * covers 16 GiB). It answers "is this pointer ours, and where is its header?" in O(1):
- * HF_MAP_HEADER marks the unit a segment or span header starts, HF_MAP_TAIL the further units
- * of a span, so any interior pointer can still find its header (a short walk down). */
+/* pagemap.c -- the process-wide page map: one byte per 4 MiB unit of the 47-bit address space,
+ * in two levels. The root (4 KiB of .data) holds 512 leaf pointers; a leaf is 64 KiB, one byte
+ * per unit of a 256 GiB stretch. Every root entry starts at one shared leaf of zeros that is
+ * never written, so a lookup needs no NULL test; a stretch gets a leaf of its own before the
+ * first mapping in it is returned (os.c calls hfi_pagemap_cover for every mapping it makes).
+ * The first leaves come from a small .bss pool, the rest from the OS; leaves are never freed,
+ * so a reader (free, the fault handler) may follow a root entry at any time. Before 2026-12-05
+ * the map was one 32 MiB .bss array, which counted against RLIMIT_AS: under `ulimit -v` the
+ * process started 32 MiB behind glibc.
+ *
+ * It answers "is this pointer ours, and where is its header?" in O(1): HF_MAP_HEADER marks the
+ * unit a segment or span header starts, HF_MAP_TAIL the further units of a span, so any
+ * interior pointer can still find its header (a short walk down). */
 #include "internal/internal.h"
 
-_Atomic(uint8_t) hfi_pagemap[HF_PAGEMAP_COUNT];
+#define LEAF_POOL 4
+
+static _Atomic(uint8_t) zero_leaf[HF_PAGEMAP_LEAF];
+static _Atomic(uint8_t) leaf_pool[LEAF_POOL][HF_PAGEMAP_LEAF];
+static _Atomic(unsigned) leaf_pool_used;
+
+#define Z1   zero_leaf,
+#define Z8   Z1 Z1 Z1 Z1 Z1 Z1 Z1 Z1
+#define Z64  Z8 Z8 Z8 Z8 Z8 Z8 Z8 Z8
+#define Z512 Z64 Z64 Z64 Z64 Z64 Z64 Z64 Z64
+_Atomic(uint8_t) *_Atomic hfi_pagemap_root[HF_PAGEMAP_ROOT] = {Z512};
+_Static_assert(HF_PAGEMAP_ROOT == 512, "the initialiser above spells out 512 entries");
+
+/* A leaf of its own for root entry r; false when the OS has no memory for one. Lock-free: the
+ * loser of a race gives its leaf back (a pool leaf is simply not reused). */
+static bool leaf_make(size_t r) {
+    _Atomic(uint8_t) *leaf = NULL;
+    bool pooled = false;
+    unsigned k = atomic_load_explicit(&leaf_pool_used, memory_order_relaxed);
+    while (k < LEAF_POOL &&
+           !atomic_compare_exchange_weak_explicit(&leaf_pool_used, &k, k + 1, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+    }
+    if (k < LEAF_POOL) {
+        leaf = leaf_pool[k];
+        pooled = true;
+    } else {
+        leaf = hfi_prim_mmap(NULL, sizeof zero_leaf, false);
+        if (leaf == NULL) return false;
+    }
+    _Atomic(uint8_t) *expect = zero_leaf;
+    if (!atomic_compare_exchange_strong_explicit(&hfi_pagemap_root[r], &expect, leaf,
+                                                 memory_order_acq_rel, memory_order_acquire) &&
+        !pooled)
+        hfi_prim_munmap(leaf, sizeof zero_leaf);
+    return true;
+}
+
+bool hfi_pagemap_cover(const void *base, size_t size) {
+    if (size == 0) return true;
+    uintptr_t first = (uintptr_t)base >> HF_SEGMENT_SHIFT;
+    uintptr_t last = ((uintptr_t)base + size - 1) >> HF_SEGMENT_SHIFT;
+    if (last >= HF_PAGEMAP_COUNT || last < first) return true; /* beyond the map: never ours */
+    for (uintptr_t r = first / HF_PAGEMAP_LEAF; r <= last / HF_PAGEMAP_LEAF; r++)
+        if (atomic_load_explicit(&hfi_pagemap_root[r], memory_order_acquire) == zero_leaf &&
+            !leaf_make(r))
+            return false;
+    return true;
+}
+
+/* The entry of unit idx (< HF_PAGEMAP_COUNT) for writing: NULL if its stretch has no leaf. */
+static _Atomic(uint8_t) *entry_of(uintptr_t idx) {
+    _Atomic(uint8_t) *leaf =
+        atomic_load_explicit(&hfi_pagemap_root[idx / HF_PAGEMAP_LEAF], memory_order_acquire);
+    return leaf == zero_leaf ? NULL : &leaf[idx % HF_PAGEMAP_LEAF];
+}
+
+static void entry_store(uintptr_t idx, uint8_t v, memory_order mo) {
+    _Atomic(uint8_t) *e = entry_of(idx);
+    if (e != NULL) atomic_store_explicit(e, v, mo);
+}
 
 void hfi_pagemap_register(void *header, void *end, bool tail) {
     uintptr_t first = (uintptr_t)header >> HF_SEGMENT_SHIFT;
     uintptr_t last = ((uintptr_t)end - 1) >> HF_SEGMENT_SHIFT;
     if (last >= HF_PAGEMAP_COUNT) return;
+    /* os.c covered the mapping before returning it; a leaf missing here would be a bug, and
+     * the units would stay unmarked (the blocks foreign) rather than the zero leaf written. */
+    if (!hfi_pagemap_cover(header, (size_t)((uintptr_t)end - (uintptr_t)header))) return;
     if (tail)
         for (uintptr_t i = first + 1; i <= last; i++)
-            atomic_store_explicit(&hfi_pagemap[i], HF_MAP_TAIL, memory_order_relaxed);
-    atomic_store_explicit(&hfi_pagemap[first], HF_MAP_HEADER, memory_order_release);
+            entry_store(i, HF_MAP_TAIL, memory_order_relaxed);
+    entry_store(first, HF_MAP_HEADER, memory_order_release);
 }
 
 void hfi_pagemap_unregister(void *header, void *end) {
     uintptr_t first = (uintptr_t)header >> HF_SEGMENT_SHIFT;
     uintptr_t last = ((uintptr_t)end - 1) >> HF_SEGMENT_SHIFT;
     if (last >= HF_PAGEMAP_COUNT) return;
-    for (uintptr_t i = first; i <= last; i++)
-        atomic_store_explicit(&hfi_pagemap[i], HF_MAP_NONE, memory_order_relaxed);
+    for (uintptr_t i = first; i <= last; i++) entry_store(i, HF_MAP_NONE, memory_order_relaxed);
 }
 
 /* Stamp a new header (cookie, mapping) and make it findable: segments, spans and later lab
@@ -38,7 +108,7 @@ hf_header *hfi_header_of_slow(const void *p) {
     uintptr_t idx = (uintptr_t)p >> HF_SEGMENT_SHIFT;
     if (idx >= HF_PAGEMAP_COUNT) return NULL;
     while (idx > 0) {
-        uint8_t v = atomic_load_explicit(&hfi_pagemap[idx], memory_order_acquire);
+        uint8_t v = hfi_pagemap_entry(idx, memory_order_acquire);
         if (v == HF_MAP_HEADER) return (hf_header *)(idx << HF_SEGMENT_SHIFT);
         if (v != HF_MAP_TAIL) return NULL;
         idx--;

@@ -12,9 +12,10 @@
  *   thread T (no stacks: the call-site capture is not built)
  *
  * then hands the signal on. What it knows, and how:
- * - The page map (pagemap.c, .bss, always mapped) says whether the address lies in a unit with
- *   a header; only then is the header read, and only after its cookie proves it ours. Nothing
- *   else is trusted: an address past the mapping (a foreign mapping sharing the unit) is not ours.
+ * - The page map (pagemap.c: its root and leaves are always mapped, never freed) says whether
+ *   the address lies in a unit with a header; only then is the header read, and only after its
+ *   cookie proves it ours. Nothing else is trusted: an address past the mapping (a foreign
+ *   mapping sharing the unit) is not ours.
  * - Span: a fault in its guard (the mapping's last OS page) is an overflow past the end of its
  *   block; a fault inside the payload can only be the quarantine's PROT_NONE (level 3): a use
  *   after free. The size is the block's usable size (the requested size lives in the block map

@@ -213,15 +213,23 @@ static inline bool hfi_lock_held(hf_lock *l) {
 /* ---- clock.c: milliseconds since start-up ---------------------------------------------- */
 uint64_t hfi_now_ms(void);
 
-/* ---- pagemap.c: one byte per segment-sized unit of the address space -------------------- */
-extern _Atomic(uint8_t) hfi_pagemap[HF_PAGEMAP_COUNT];
+/* ---- pagemap.c: one byte per segment-sized unit of the address space, in two levels ----- */
+extern _Atomic(uint8_t) *_Atomic hfi_pagemap_root[HF_PAGEMAP_ROOT];
+/* Gives [base, base+size) leaves of its own so its units can be registered; false when the OS
+ * has no memory for a leaf. os.c calls it for every mapping before returning it. */
+bool hfi_pagemap_cover(const void *base, size_t size);
 void hfi_pagemap_register(void *header, void *end, bool tail);
 void hfi_pagemap_unregister(void *header, void *end);
+/* Unit idx's byte (idx < HF_PAGEMAP_COUNT): a root load, then a leaf load. */
+static inline uint8_t hfi_pagemap_entry(uintptr_t idx, memory_order mo) {
+    _Atomic(uint8_t) *leaf =
+        atomic_load_explicit(&hfi_pagemap_root[idx / HF_PAGEMAP_LEAF], memory_order_relaxed);
+    return atomic_load_explicit(&leaf[idx % HF_PAGEMAP_LEAF], mo);
+}
 /* The header that owns p, or NULL if p is not in memory heapforge manages. */
 static inline bool hfi_pagemap_has_header(const void *p) {
     uintptr_t idx = (uintptr_t)p >> HF_SEGMENT_SHIFT;
-    return idx < HF_PAGEMAP_COUNT &&
-           atomic_load_explicit(&hfi_pagemap[idx], memory_order_relaxed) == HF_MAP_HEADER;
+    return idx < HF_PAGEMAP_COUNT && hfi_pagemap_entry(idx, memory_order_relaxed) == HF_MAP_HEADER;
 }
 static inline hf_header *hfi_header_of(const void *p) {
     if (HF_LIKELY(hfi_pagemap_has_header(p))) return (hf_header *)((uintptr_t)p & ~HF_SEGMENT_MASK);

@@ -26,6 +26,8 @@
 #define HF_SPAN_HEADER       HF_OS_PAGE_SIZE       /* a span's payload starts one OS page in */
 #define HF_ADDRESS_BITS      47
 #define HF_PAGEMAP_COUNT     ((size_t)1 << (HF_ADDRESS_BITS - HF_SEGMENT_SHIFT))
+#define HF_PAGEMAP_LEAF      ((size_t)1 << 16) /* units per leaf: 256 GiB of address space */
+#define HF_PAGEMAP_ROOT      (HF_PAGEMAP_COUNT / HF_PAGEMAP_LEAF)
 
 /* ---- size classes ---------------------------------------------------------------------- */
 /* 16-byte steps up to 128, eight classes per doubling up to 1 KiB, sixteen up to 128 KiB. */

@@ -130,7 +130,8 @@ static uint8_t *region_end(const hf_lab_region *r) {
 static bool sbrk_grow(hf_lab_region *r, size_t size) {
     hfi_lock(&sbrk_lock);
     uint8_t *cur = hfi_prim_sbrk(0);
-    bool ok = cur != NULL && cur == region_end(r) && hfi_prim_sbrk((intptr_t)size) == cur;
+    bool ok = cur != NULL && cur == region_end(r) && hfi_pagemap_cover(cur, size) &&
+              hfi_prim_sbrk((intptr_t)size) == cur;
     if (ok) { /* else refused, or raced by foreign code: leave it */
         /* Relaxed atomic: region_of reads the size without the arena's lock. */
         __atomic_store_n(&r->h.map_size, r->h.map_size + size, __ATOMIC_RELAXED);
@@ -161,6 +162,8 @@ static hf_lab_region *sbrk_take(hf_lab_region *last, size_t size, uint8_t **piec
     size_t pad = hf_align_up((uintptr_t)cur, HF_SEGMENT_SIZE) - (uintptr_t)cur;
     size = hf_align_up(hdr + size, HF_OS_PAGE_SIZE) - hdr; /* regions end on a page */
     size_t total = pad + hdr + size;
+    /* The page map covers the new range (and a race's worth beyond) before the break moves. */
+    if (!hfi_pagemap_cover(cur, 2 * total)) goto fail;
     uint8_t *old = hfi_prim_sbrk((intptr_t)total);
     if (old == NULL) goto fail;
     /* Only foreign code can have moved the break since we read it; realign in what we got. */
