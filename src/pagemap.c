@@ -1,12 +1,12 @@
 /* pagemap.c -- the process-wide page map: one byte per 4 MiB unit of the 47-bit address space,
- * in two levels. The root (4 KiB of .data) holds 512 leaf pointers; a leaf is 64 KiB, one byte
- * per unit of a 256 GiB stretch. Every root entry starts at one shared leaf of zeros that is
- * never written, so a lookup needs no NULL test; a stretch gets a leaf of its own before the
- * first mapping in it is returned (os.c calls hfi_pagemap_cover for every mapping it makes).
- * The first leaves come from a small .bss pool, the rest from the OS; leaves are never freed,
- * so a reader (free, the fault handler) may follow a root entry at any time. Before 2026-12-05
- * the map was one 32 MiB .bss array, which counted against RLIMIT_AS: under `ulimit -v` the
- * process started 32 MiB behind glibc.
+ * in two levels. The root (4 KiB of .data) holds 512 leaf pointers (each biased, see internal.h); a
+ * leaf is 64 KiB, one byte per unit of a 256 GiB stretch. Every root entry starts at one shared
+ * leaf of zeros that is never written, so a lookup needs no NULL test; a stretch gets a leaf of its
+ * own before the first mapping in it is returned (os.c calls hfi_pagemap_cover for every mapping it
+ * makes). The first leaves come from a small .bss pool, the rest from the OS; leaves are never
+ * freed, so a reader (free, the fault handler) may follow a root entry at any time. Before
+ * 2026-12-05 the map was one 32 MiB .bss array, which counted against RLIMIT_AS: under `ulimit -v`
+ * the process started 32 MiB behind glibc.
  *
  * It answers "is this pointer ours, and where is its header?" in O(1): HF_MAP_HEADER marks the
  * unit a segment or span header starts, HF_MAP_TAIL the further units of a span, so any
@@ -19,12 +19,19 @@ static _Atomic(uint8_t) zero_leaf[HF_PAGEMAP_LEAF];
 static _Atomic(uint8_t) leaf_pool[LEAF_POOL][HF_PAGEMAP_LEAF];
 static _Atomic(unsigned) leaf_pool_used;
 
-#define Z1   zero_leaf,
-#define Z8   Z1 Z1 Z1 Z1 Z1 Z1 Z1 Z1
-#define Z64  Z8 Z8 Z8 Z8 Z8 Z8 Z8 Z8
-#define Z512 Z64 Z64 Z64 Z64 Z64 Z64 Z64 Z64
-_Atomic(uint8_t) *_Atomic hfi_pagemap_root[HF_PAGEMAP_ROOT] = {Z512};
+/* Root entry r when its stretch has no leaf: the shared zero leaf, biased (internal.h). */
+/* clang-format off */
+#define ZB(r)  ((uintptr_t)zero_leaf - ((uintptr_t)(r) << 16)),
+#define Z8(r)  ZB(8*(r)) ZB(8*(r)+1) ZB(8*(r)+2) ZB(8*(r)+3) ZB(8*(r)+4) ZB(8*(r)+5) ZB(8*(r)+6) ZB(8*(r)+7)
+#define Z64(r) Z8(8*(r)) Z8(8*(r)+1) Z8(8*(r)+2) Z8(8*(r)+3) Z8(8*(r)+4) Z8(8*(r)+5) Z8(8*(r)+6) Z8(8*(r)+7)
+#define Z512   Z64(0) Z64(1) Z64(2) Z64(3) Z64(4) Z64(5) Z64(6) Z64(7)
+/* clang-format on */
+_Atomic(uintptr_t) hfi_pagemap_root[HF_PAGEMAP_ROOT] = {Z512};
 _Static_assert(HF_PAGEMAP_ROOT == 512, "the initialiser above spells out 512 entries");
+
+static uintptr_t bias_of(const void *leaf, size_t r) {
+    return (uintptr_t)leaf - ((uintptr_t)r * HF_PAGEMAP_LEAF);
+}
 
 /* A leaf of its own for root entry r; false when the OS has no memory for one. Lock-free: the
  * loser of a race gives its leaf back (a pool leaf is simply not reused). */
@@ -43,8 +50,8 @@ static bool leaf_make(size_t r) {
         leaf = hfi_prim_mmap(NULL, sizeof zero_leaf, false);
         if (leaf == NULL) return false;
     }
-    _Atomic(uint8_t) *expect = zero_leaf;
-    if (!atomic_compare_exchange_strong_explicit(&hfi_pagemap_root[r], &expect, leaf,
+    uintptr_t expect = bias_of(zero_leaf, r);
+    if (!atomic_compare_exchange_strong_explicit(&hfi_pagemap_root[r], &expect, bias_of(leaf, r),
                                                  memory_order_acq_rel, memory_order_acquire) &&
         !pooled)
         hfi_prim_munmap(leaf, sizeof zero_leaf);
@@ -57,7 +64,8 @@ bool hfi_pagemap_cover(const void *base, size_t size) {
     uintptr_t last = ((uintptr_t)base + size - 1) >> HF_SEGMENT_SHIFT;
     if (last >= HF_PAGEMAP_COUNT || last < first) return true; /* beyond the map: never ours */
     for (uintptr_t r = first / HF_PAGEMAP_LEAF; r <= last / HF_PAGEMAP_LEAF; r++)
-        if (atomic_load_explicit(&hfi_pagemap_root[r], memory_order_acquire) == zero_leaf &&
+        if (atomic_load_explicit(&hfi_pagemap_root[r], memory_order_acquire) ==
+                bias_of(zero_leaf, r) &&
             !leaf_make(r))
             return false;
     return true;
@@ -65,9 +73,9 @@ bool hfi_pagemap_cover(const void *base, size_t size) {
 
 /* The entry of unit idx (< HF_PAGEMAP_COUNT) for writing: NULL if its stretch has no leaf. */
 static _Atomic(uint8_t) *entry_of(uintptr_t idx) {
-    _Atomic(uint8_t) *leaf =
-        atomic_load_explicit(&hfi_pagemap_root[idx / HF_PAGEMAP_LEAF], memory_order_acquire);
-    return leaf == zero_leaf ? NULL : &leaf[idx % HF_PAGEMAP_LEAF];
+    size_t r = idx / HF_PAGEMAP_LEAF;
+    uintptr_t bias = atomic_load_explicit(&hfi_pagemap_root[r], memory_order_acquire);
+    return bias == bias_of(zero_leaf, r) ? NULL : (_Atomic(uint8_t) *)(bias + idx);
 }
 
 static void entry_store(uintptr_t idx, uint8_t v, memory_order mo) {

@@ -185,7 +185,7 @@ void hfi_stats_lines(hf_line_fn fn, void *ctx) {
     if (hfi_lab_process_policy != 0) {
         hf_policy p = (hf_policy)hfi_lab_process_policy;
         hf_arena_statistics as;
-        hf_arena_stats(hf_arena_default(p), &as);
+        hf_arena_stats(hfi_lab_arena_default(p), &as);
         hfi_snprintf(line, sizeof line,
                      "heapforge: policy %s: live %s (peak %s), footprint %s (peak %s), "
                      "%zu free blocks, largest free %s",

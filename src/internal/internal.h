@@ -214,22 +214,26 @@ static inline bool hfi_lock_held(hf_lock *l) {
 uint64_t hfi_now_ms(void);
 
 /* ---- pagemap.c: one byte per segment-sized unit of the address space, in two levels ----- */
-extern _Atomic(uint8_t) *_Atomic hfi_pagemap_root[HF_PAGEMAP_ROOT];
+/* Root entry r is its leaf's address minus r * HF_PAGEMAP_LEAF: unit idx's byte is at
+ * root[idx / HF_PAGEMAP_LEAF] + idx, with no mask of idx on free's fast path. */
+extern _Atomic(uintptr_t) hfi_pagemap_root[HF_PAGEMAP_ROOT];
 /* Gives [base, base+size) leaves of its own so its units can be registered; false when the OS
  * has no memory for a leaf. os.c calls it for every mapping before returning it. */
 bool hfi_pagemap_cover(const void *base, size_t size);
 void hfi_pagemap_register(void *header, void *end, bool tail);
 void hfi_pagemap_unregister(void *header, void *end);
-/* Unit idx's byte (idx < HF_PAGEMAP_COUNT): a root load, then a leaf load. */
+/* Unit idx's byte (idx < HF_PAGEMAP_COUNT): a root load, then a byte load. */
 static inline uint8_t hfi_pagemap_entry(uintptr_t idx, memory_order mo) {
-    _Atomic(uint8_t) *leaf =
+    uintptr_t bias =
         atomic_load_explicit(&hfi_pagemap_root[idx / HF_PAGEMAP_LEAF], memory_order_relaxed);
-    return atomic_load_explicit(&leaf[idx % HF_PAGEMAP_LEAF], mo);
+    return atomic_load_explicit((_Atomic(uint8_t) *)(bias + idx), mo);
 }
 /* The header that owns p, or NULL if p is not in memory heapforge manages. */
 static inline bool hfi_pagemap_has_header(const void *p) {
-    uintptr_t idx = (uintptr_t)p >> HF_SEGMENT_SHIFT;
-    return idx < HF_PAGEMAP_COUNT && hfi_pagemap_entry(idx, memory_order_relaxed) == HF_MAP_HEADER;
+    uintptr_t r = (uintptr_t)p >> (HF_SEGMENT_SHIFT + 16);
+    _Static_assert(HF_PAGEMAP_LEAF == (size_t)1 << 16, "r is the root index");
+    return r < HF_PAGEMAP_ROOT && hfi_pagemap_entry((uintptr_t)p >> HF_SEGMENT_SHIFT,
+                                                    memory_order_relaxed) == HF_MAP_HEADER;
 }
 static inline hf_header *hfi_header_of(const void *p) {
     if (HF_LIKELY(hfi_pagemap_has_header(p))) return (hf_header *)((uintptr_t)p & ~HF_SEGMENT_MASK);
@@ -413,6 +417,10 @@ size_t hfi_lab_usable_size(hf_header *h, const void *p);
 void *hfi_lab_realloc(hf_header *h, void *p, size_t n);
 void hfi_lab_policy_init(void);
 void *hfi_lab_process_malloc(size_t n, size_t align, bool zero);
+/* hf_arena_create and hf_arena_default below the process set-up (lab/api.c calls it, then these).
+ */
+hf_arena *hfi_lab_arena_create(hf_policy policy, const hf_arena_config *config);
+hf_arena *hfi_lab_arena_default(hf_policy policy); /* lab/policy.c */
 struct hf_lab_policy;
 const struct hf_lab_policy *hfi_lab_policy_ops(hf_policy policy); /* lab/policy.c */
 void hfi_lab_arenas_fork(int phase); /* every arena: 0 lock, 1 unlock, 2 reset (child) */

@@ -385,12 +385,13 @@ static void registry_remove(hf_arena *a) {
 }
 
 /* ---- arenas ---------------------------------------------------------------------------- */
-HF_API hf_arena *hf_arena_create(hf_policy policy, const hf_arena_config *config) {
+/* hf_arena_create without the process set-up (lab/api.c runs it first): the lab's own default
+ * arenas are made from malloc's slow path, where it has run already. */
+hf_arena *hfi_lab_arena_create(hf_policy policy, const hf_arena_config *config) {
     if (hfi_lab_policy_ops(policy) == NULL) {
         errno = EINVAL;
         return NULL;
     }
-    hfi_process_init();
     const hf_lab_policy *pol = hfi_lab_policy_ops(policy);
     hf_lab_config cfg = {LAB_DEFAULT_REGION, LAB_DEFAULT_REGION, 0, 22, 0x9E3779B97F4A7C15ull, 0};
     /* Each arena keys its tags with a secret of its own, so a tag forged or copied from one

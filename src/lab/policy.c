@@ -1,6 +1,6 @@
 /* lab/policy.c -- the lab's policies by name and number, the process-wide arena of each policy
- * (hf_arena_default, the hf_malloc_<policy> entry points), HEAPFORGE_POLICY (a lab policy serving
- * every malloc of the process), and the fork handlers that hold every arena's lock. */
+ * (hfi_lab_arena_default; lab/api.c has the public entry points), HEAPFORGE_POLICY (a lab policy
+ * serving every malloc of the process), and the fork handlers that hold every arena's lock. */
 #include "internal/internal.h"
 #include "lab/lab.h"
 
@@ -164,7 +164,7 @@ void hfi_lab_policy_init(void) {
 }
 
 void *hfi_lab_process_malloc(size_t n, size_t align, bool zero) {
-    hf_arena *a = hf_arena_default((hf_policy)hfi_lab_process_policy);
+    hf_arena *a = hfi_lab_arena_default((hf_policy)hfi_lab_process_policy);
     if (a == NULL) {
         hfi_set_enomem();
         return NULL;
@@ -176,55 +176,26 @@ void *hfi_lab_process_malloc(size_t n, size_t align, bool zero) {
 static hf_arena *_Atomic defaults[HF_POLICY_COUNT];
 static hf_lock defaults_lock;
 
-HF_API hf_arena *hf_arena_default(hf_policy policy) {
+hf_arena *hfi_lab_arena_default(hf_policy policy) {
     if (hfi_lab_policy_ops(policy) == NULL) return NULL;
     hf_arena *a = atomic_load_explicit(&defaults[policy], memory_order_acquire);
     if (a != NULL) return a;
     hfi_lock(&defaults_lock);
     a = atomic_load_explicit(&defaults[policy], memory_order_relaxed);
     if (a == NULL) {
-        a = hf_arena_create(policy, (int)policy == hfi_lab_process_policy ? &process_config : NULL);
+        a = hfi_lab_arena_create(policy,
+                                 (int)policy == hfi_lab_process_policy ? &process_config : NULL);
         atomic_store_explicit(&defaults[policy], a, memory_order_release);
     }
     hfi_unlock(&defaults_lock);
     return a;
 }
 
-static void *default_malloc(hf_policy policy, size_t n) {
-    hf_arena *a = hf_arena_default(policy);
-    if (a == NULL) {
-        hfi_set_enomem();
-        return NULL;
-    }
-    return hf_arena_malloc(a, n);
-}
-
-HF_API void *hf_malloc_first_fit(size_t n) {
-    return default_malloc(HF_POLICY_FIRST_FIT, n);
-}
-HF_API void *hf_malloc_next_fit(size_t n) {
-    return default_malloc(HF_POLICY_NEXT_FIT, n);
-}
-HF_API void *hf_malloc_best_fit(size_t n) {
-    return default_malloc(HF_POLICY_BEST_FIT, n);
-}
-HF_API void *hf_malloc_worst_fit(size_t n) {
-    return default_malloc(HF_POLICY_WORST_FIT, n);
-}
-HF_API void *hf_malloc_segregated(size_t n) {
-    return default_malloc(HF_POLICY_SEGREGATED, n);
-}
-HF_API void *hf_malloc_buddy(size_t n) {
-    return default_malloc(HF_POLICY_BUDDY, n);
-}
-HF_API void *hf_malloc_tlsf(size_t n) {
-    return default_malloc(HF_POLICY_TLSF, n);
-}
-
 /* fork: every arena's lock (the process-wide ones and the program's own, arena.c's registry)
  * is taken around fork() like the allocator's own, then the break's. */
 void hfi_lab_fork_prepare(void) {
-    hfi_lock(&defaults_lock); /* hf_arena_default creates under it: taken before the registry */
+    hfi_lock(
+        &defaults_lock); /* hfi_lab_arena_default creates under it: taken before the registry */
     hfi_lab_arenas_fork(0);
     hfi_lab_sbrk_fork(0); /* after the arenas' locks, as in growth */
 }
