@@ -28,24 +28,15 @@ static void *default_malloc(hf_policy policy, size_t n) {
     return hf_arena_malloc(a, n);
 }
 
-HF_API void *hf_malloc_first_fit(size_t n) {
-    return default_malloc(HF_POLICY_FIRST_FIT, n);
-}
-HF_API void *hf_malloc_next_fit(size_t n) {
-    return default_malloc(HF_POLICY_NEXT_FIT, n);
-}
-HF_API void *hf_malloc_best_fit(size_t n) {
-    return default_malloc(HF_POLICY_BEST_FIT, n);
-}
-HF_API void *hf_malloc_worst_fit(size_t n) {
-    return default_malloc(HF_POLICY_WORST_FIT, n);
-}
-HF_API void *hf_malloc_segregated(size_t n) {
-    return default_malloc(HF_POLICY_SEGREGATED, n);
-}
-HF_API void *hf_malloc_buddy(size_t n) {
-    return default_malloc(HF_POLICY_BUDDY, n);
-}
-HF_API void *hf_malloc_tlsf(size_t n) {
-    return default_malloc(HF_POLICY_TLSF, n);
-}
+/* hf_malloc_<policy>: one function per lab policy, each on its policy's default arena. */
+#define HF_POLICY_MALLOC(name, policy)                                                             \
+    HF_API void *hf_malloc_##name(size_t n) {                                                      \
+        return default_malloc(policy, n);                                                          \
+    }
+HF_POLICY_MALLOC(first_fit, HF_POLICY_FIRST_FIT)
+HF_POLICY_MALLOC(next_fit, HF_POLICY_NEXT_FIT)
+HF_POLICY_MALLOC(best_fit, HF_POLICY_BEST_FIT)
+HF_POLICY_MALLOC(worst_fit, HF_POLICY_WORST_FIT)
+HF_POLICY_MALLOC(segregated, HF_POLICY_SEGREGATED)
+HF_POLICY_MALLOC(buddy, HF_POLICY_BUDDY)
+HF_POLICY_MALLOC(tlsf, HF_POLICY_TLSF)
