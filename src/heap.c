@@ -38,6 +38,7 @@ static void set_direct(hf_heap *heap, unsigned c) {
 
 /* ---- heap lifetime --------------------------------------------------------------------- */
 static hf_heap *heap_meta_alloc_locked(bool *zeroed) {
+    hf_assert(hfi_lock_held(&heaps_lock));
     hf_heap *h = pool;
     if (h) {
         pool = h->next_heap;

@@ -47,6 +47,7 @@ static void live_sub(size_t sub) {
 /* Is the cache within the budget the recent peak leaves (live + cached <= peak)? Forgets a
  * peak older than the hold first. */
 static bool within_peak_locked(uint64_t now) {
+    hf_assert(hfi_lock_held(&span_lock));
     long long delay = hfi_options.purge_delay;
     size_t live = __atomic_load_n(&live_bytes, __ATOMIC_RELAXED);
     uint64_t at = __atomic_load_n(&peak_at, __ATOMIC_RELAXED);
@@ -59,6 +60,7 @@ static bool within_peak_locked(uint64_t now) {
 
 /* Recompute cache_due after the cache changed; other threads read it without the lock. */
 static void update_due_locked(void) {
+    hf_assert(hfi_lock_held(&span_lock));
     long long delay = hfi_options.purge_delay;
     uint64_t due = cache_last && delay >= 0 ? cache_last->cached_at + (uint64_t)delay + 1 : 0;
     if (due != 0 && within_peak_locked(hfi_now_ms())) { /* kept until the peak is forgotten */
@@ -85,6 +87,7 @@ static size_t span_align(size_t off) {
 }
 
 static void cache_remove_locked(hf_span *sp) {
+    hf_assert(hfi_lock_held(&span_lock));
     if (sp->prev)
         sp->prev->next = sp->next;
     else
@@ -127,6 +130,7 @@ static void span_rebind(hf_span *sp, size_t new_size) {
 /* Unlink spans that waited past the purge delay while the cache is over the peak's budget; the
  * caller unmaps them after unlocking. */
 static hf_span *cache_expire_locked(uint64_t now, bool all) {
+    hf_assert(hfi_lock_held(&span_lock));
     hf_span *out = NULL;
     long long delay = hfi_options.purge_delay;
     while (cache_last && (all || (delay >= 0 && cache_last->cached_at + (uint64_t)delay <= now &&
@@ -148,6 +152,7 @@ static void unmap_list(hf_span *sp) {
 }
 
 static void cache_push_locked(hf_span *sp, bool newest) {
+    hf_assert(hfi_lock_held(&span_lock));
     sp->state = HF_SPAN_CACHED;
     if (newest) {
         sp->prev = NULL;

@@ -179,6 +179,7 @@ static size_t segments_used(void) {
 }
 
 static void cache_unlink_locked(hf_segment_list *l, hf_segment *s) {
+    hf_assert(hfi_lock_held(&cache_lock));
     list_remove(l, s);
     if (l == &cache_warm) __atomic_store_n(&warm_count, warm_count - 1, __ATOMIC_RELAXED);
     __atomic_store_n(&cache_count, cache_count - 1, __ATOMIC_RELAXED);
@@ -218,6 +219,7 @@ static void cool_outside(hf_segment *s) {
  * empties the cache in every round and keeps its segments warm, while a peak freed once is
  * purged a delay later. */
 static size_t cache_expire_locked(uint64_t now, bool force, hf_segment **cool, hf_segment **drop) {
+    hf_assert(hfi_lock_held(&cache_lock));
     size_t n = 0;
     long long delay = hfi_options.purge_delay;
     if (now >= peak_at + HF_PEAK_WINDOW_MS) { /* a new window */
@@ -547,6 +549,7 @@ void hfi_segment_purge_due(hf_heap *heap, uint64_t now, bool force) {
 
 /* ---- abandonment ----------------------------------------------------------------------- */
 static void abandoned_due_min_locked(uint64_t at) {
+    hf_assert(hfi_lock_held(&abandoned_lock));
     if (abandoned_due == 0 || at < abandoned_due)
         __atomic_store_n(&abandoned_due, at, __ATOMIC_RELAXED);
 }

@@ -57,6 +57,7 @@ static HF_TLS char q_token; /* its address names the thread */
 
 /* Drop this thread's claim of p, if any. */
 static void unclaim_locked(const void *p) {
+    hf_assert(hfi_lock_held(&q_lock));
     for (size_t i = 0; i < claim_count; i++) {
         if (claims[i].p == p && claims[i].owner == &q_token) {
             claims[i] = claims[--claim_count];
@@ -67,6 +68,7 @@ static void unclaim_locked(const void *p) {
 
 /* Another thread is freeing p. */
 static bool claimed_locked(const void *p) {
+    hf_assert(hfi_lock_held(&q_lock));
     for (size_t i = 0; i < claim_count; i++)
         if (claims[i].p == p && claims[i].owner != &q_token) return true;
     return false;
@@ -126,12 +128,14 @@ static bool intact(const uint8_t *p, size_t usable) {
 }
 
 static bool over_locked(const q_ring *r) {
+    hf_assert(hfi_lock_held(&q_lock));
     if (r->count == 0) return false;
     if (r->spans) return r->count > HF_QUARANTINE_SPANS - 1;
     return r->count >= r->cap || (long long)r->bytes > hfi_options.quarantine;
 }
 
 static q_entry pop_locked(q_ring *r) {
+    hf_assert(hfi_lock_held(&q_lock));
     q_entry e = r->slots[r->head];
     r->head = (r->head + 1) % r->cap;
     r->count--;
@@ -220,6 +224,7 @@ void hfi_quarantine_flush(void) {
 }
 
 static bool find_locked(const q_ring *r, const void *p, size_t *n) {
+    hf_assert(hfi_lock_held(&q_lock));
     for (size_t i = 0; i < r->count; i++) {
         const q_entry *e = &r->slots[(r->head + i) % r->cap];
         if (e->p == (const uint8_t *)p) {

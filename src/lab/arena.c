@@ -195,6 +195,7 @@ static void note_footprint(hf_arena *a, size_t add) {
 /* Give the policy the next piece of r, [r->fed, r->fed + len): as a new region when it is r's
  * first, else through extend (add_region when the policy declines). */
 static void feed_locked(hf_arena *a, hf_lab_region *r, size_t len, fresh_mark *fm) {
+    hf_assert(hfi_lock_held(&a->lock));
     if (fm != NULL && fm->r != r) fm->r = r, fm->from = r->fed;
     uint8_t *at = r->fed;
     r->fed += len;
@@ -205,6 +206,7 @@ static void feed_locked(hf_arena *a, hf_lab_region *r, size_t len, fresh_mark *f
 /* Feed r (an mmap region) at least want bytes of what it has left, all of it when less would
  * remain than a step; false when nothing is left. */
 static bool feed_more_locked(hf_arena *a, hf_lab_region *r, size_t want, fresh_mark *fm) {
+    hf_assert(hfi_lock_held(&a->lock));
     size_t room = (size_t)(region_end(r) - r->fed);
     if (room < 16) return false;
     size_t len = hf_align_up(want < LAB_FEED_STEP ? LAB_FEED_STEP : want, HF_OS_PAGE_SIZE);
@@ -225,6 +227,7 @@ static void feed_first_locked(hf_arena *a, hf_lab_region *r, uint8_t *base, size
  * from the newest region's unfed rest only. Never counts as fresh for the call under way (the
  * caller has measured calloc's dirty prefix first). O(1) unless a piece is fed. */
 static void feed_wanted_locked(hf_arena *a) {
+    hf_assert(hfi_lock_held(&a->lock));
     if (a->policy->wants_room == NULL) return;
     size_t want = a->policy->wants_room(a->state);
     hf_lab_region *r = a->regions;
@@ -249,6 +252,7 @@ static void adopt_locked(hf_arena *a, hf_lab_region *r, uint8_t *base, size_t wa
  * break (in place when the break is still at that region's end, else a new region); then a new
  * mapping. Caller holds the lock. */
 static bool arena_grow_locked(hf_arena *a, size_t n, fresh_mark *fm) {
+    hf_assert(hfi_lock_held(&a->lock));
     size_t need = a->policy->region_need(a->state, n);
     if (need == 0 || need > ((size_t)1 << (HF_ADDRESS_BITS - 2))) return false;
     hf_lab_region *last = a->regions;
@@ -289,6 +293,7 @@ static bool goes_direct(const hf_arena *a, size_t align, size_t n) {
 }
 
 static void direct_link_locked(hf_arena *a, hf_lab_direct *d) {
+    hf_assert(hfi_lock_held(&a->lock));
     d->prev = NULL;
     d->r.next = a->direct != NULL ? &a->direct->r : NULL;
     if (a->direct != NULL) a->direct->prev = d;
@@ -325,6 +330,7 @@ static void *direct_alloc(hf_arena *a, size_t align, size_t n) {
 
 /* Unlink a direct region (caller holds the arena lock); the caller unmaps it after unlocking. */
 static void direct_unlink_locked(hf_arena *a, hf_lab_direct *d) {
+    hf_assert(hfi_lock_held(&a->lock));
     hf_lab_direct *next = (hf_lab_direct *)d->r.next;
     if (d->prev != NULL)
         d->prev->r.next = d->r.next;
@@ -444,7 +450,9 @@ hf_arena *hfi_lab_arena_create(hf_policy policy, const hf_arena_config *config) 
     a->regions = r;
     a->footprint = a->peak_footprint = r->h.map_size;
     uint8_t *start = (uint8_t *)a + meta;
+    hfi_lock(&a->lock); /* nobody else sees a yet; held so the _locked functions' asserts hold */
     feed_first_locked(a, r, start, LAB_FEED_STEP, NULL);
+    hfi_unlock(&a->lock);
     registry_add(a);
     return a;
 }
@@ -588,6 +596,7 @@ static hf_lab_region *region_of(const void *p) {
 }
 
 static void arena_free_locked(hf_arena *a, void *p) {
+    hf_assert(hfi_lock_held(&a->lock));
     size_t usable = a->policy->usable_size(a->state, p);
     a->policy->free(a->state, p); /* reports and aborts on a bad pointer */
     a->live -= usable;
@@ -660,6 +669,7 @@ HF_API size_t hf_arena_usable_size(hf_arena *a, const void *p) {
  * it grow in place: the region's unfed rest, or, with sbrk backing, more break while the break is
  * still at the region's end (a region grown so keeps its blocks where they are). */
 static bool grow_at_end_locked(hf_arena *a, hf_lab_region *r, void *p, size_t old, size_t n) {
+    hf_assert(hfi_lock_held(&a->lock));
     if (n <= old || a->policy->at_end == NULL || !a->policy->at_end(a->state, p)) return false;
     size_t want = n - old + 64; /* the tags a merge may need */
     size_t room = (size_t)(region_end(r) - r->fed);

@@ -97,6 +97,7 @@ bool hfi_trace_start(const char *pattern) {
 
 /* Write a finished chunk and start the next one. Caller holds b->lock. */
 static void flush_locked(trace_buf *b, uint64_t now) {
+    hf_assert(hfi_lock_held(&b->lock));
     size_t len = hfi_trace_chunk_finish(&b->chunk);
     if (len != 0) {
         hfi_lock(&file_lock);
